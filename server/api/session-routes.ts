@@ -1,0 +1,77 @@
+import { and, eq, ne } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../http/app-context.ts';
+import { changePasswordRequest, loginRequest, type SessionResponse } from '../../src/lib/protocol/api.ts';
+import { DomainError, parseOrThrow } from '../errors.ts';
+import { findUserByEmail } from '../auth/users.ts';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts';
+import { createSession, deleteSession } from '../auth/sessions.ts';
+import { clearSessionCookie, sessionOf, setSessionCookie } from '../auth/authenticate.ts';
+import { sessions, users } from '../db/schema/index.ts';
+import { timed } from '../metrics.ts';
+
+/** Sign in, who am I, sign out, change my password. */
+export function sessionRoutes(app: FastifyInstance, { config, database, metrics, realtime }: AppContext): void {
+  const { db } = database;
+
+  app.post(
+    '/api/v1/session',
+    {
+      config: { public: true, rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      const body = parseOrThrow(loginRequest, request.body);
+      const user = await timed(metrics, 'find_user', () => findUserByEmail(db, body.email));
+      // Verify against a dummy hash when the email is unknown: same work, same time, same answer.
+      const valid = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password);
+      if (!user || !valid || user.disabled) {
+        throw new DomainError('unauthenticated', 'wrong email or password');
+      }
+      const { token, expiresAt } = await timed(metrics, 'create_session', () =>
+        createSession(db, user.id, config.sessionMaxAgeMs, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }),
+      );
+      setSessionCookie(request, reply, token, expiresAt);
+      request.log.info({ userId: user.id }, 'signed in');
+      const response: SessionResponse = {
+        user: { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword },
+        expiresAt: expiresAt.toISOString(),
+      };
+      return reply.status(201).send(response);
+    },
+  );
+
+  app.get('/api/v1/session', async (request) => {
+    const session = sessionOf(request);
+    const response: SessionResponse = { user: session.user, expiresAt: session.expiresAt.toISOString() };
+    return response;
+  });
+
+  app.delete('/api/v1/session', async (request, reply) => {
+    const session = sessionOf(request);
+    await deleteSession(db, session.tokenHash);
+    realtime.endSession(session.tokenHash, 'signed_out');
+    clearSessionCookie(request, reply);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/session/password', async (request, reply) => {
+    const session = sessionOf(request);
+    const body = parseOrThrow(changePasswordRequest, request.body);
+    const [user] = await db.select().from(users).where(eq(users.id, session.user.id));
+    if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
+      throw new DomainError('validation_failed', 'the current password is wrong', 'currentPassword');
+    }
+    const passwordHash = await hashPassword(body.newPassword);
+    const ended = await db.transaction(async (tx) => {
+      await tx.update(users).set({ passwordHash, mustChangePassword: false, updatedAt: new Date() }).where(eq(users.id, user.id));
+      // Other sessions of this user end: whoever knew the old password is out.
+      return tx
+        .delete(sessions)
+        .where(and(eq(sessions.userId, user.id), ne(sessions.tokenHash, session.tokenHash)))
+        .returning({ tokenHash: sessions.tokenHash });
+    });
+    // Their open sockets too, not only their next HTTP request.
+    for (const { tokenHash } of ended) realtime.endSession(tokenHash, 'revoked');
+    return reply.status(204).send();
+  });
+}

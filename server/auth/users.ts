@@ -1,0 +1,98 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
+import { sessions, users } from '../db/schema/index.ts';
+import { DomainError } from '../errors.ts';
+import { generatePassword, hashPassword } from './passwords.ts';
+import { ROLE_RANK, type CreateUserRequest, type CreatedUserDto, type Role, type UpdateUserRequest, type UserDto } from '../../src/lib/protocol/api.ts';
+
+type UserRow = typeof users.$inferSelect;
+
+export function toUserDto(row: UserRow): UserDto {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    disabled: row.disabled,
+    mustChangePassword: row.mustChangePassword,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Creates a user. Without a password, generates a one-time one, returned once and never stored in clear;
+ * the user must change it after signing in.
+ */
+export async function addUser(db: Db, input: CreateUserRequest): Promise<CreatedUserDto> {
+  const oneTime = input.password === undefined ? generatePassword() : undefined;
+  const passwordHash = await hashPassword(input.password ?? oneTime!);
+  const inserted = await db
+    .insert(users)
+    .values({ email: input.email, name: input.name, role: input.role, passwordHash, mustChangePassword: !!oneTime })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted.length === 0) throw new DomainError('conflict', `a user with email ${input.email} already exists`, 'email');
+  return { user: toUserDto(inserted[0]), ...(oneTime ? { oneTimePassword: oneTime } : {}) };
+}
+
+export async function listUsers(db: Db): Promise<UserDto[]> {
+  return (await db.select().from(users).orderBy(asc(users.email))).map(toUserDto);
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  const rows = await db.select().from(users).where(sql`lower(${users.email}) = ${email.trim().toLowerCase()}`);
+  return rows[0];
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const rows = await db.select({ n: sql<number>`count(*)::int` }).from(users);
+  return Number(rows[0].n);
+}
+
+/**
+ * Sets a new password (generated and returned once when none is given) and signs the user out everywhere.
+ */
+export async function resetPassword(db: Db, email: string, newPassword?: string): Promise<{ user: UserDto; oneTimePassword?: string }> {
+  const user = await findUserByEmail(db, email);
+  if (!user) throw new DomainError('not_found', `no user with email ${email}`, 'email');
+  const oneTime = newPassword === undefined ? generatePassword() : undefined;
+  const passwordHash = await hashPassword(newPassword ?? oneTime!);
+  const [row] = await db.transaction(async (tx) => {
+    await tx.delete(sessions).where(eq(sessions.userId, user.id));
+    return tx
+      .update(users)
+      .set({ passwordHash, mustChangePassword: !!oneTime, updatedAt: new Date() })
+      .where(eq(users.id, user.id))
+      .returning();
+  });
+  return { user: toUserDto(row), ...(oneTime ? { oneTimePassword: oneTime } : {}) };
+}
+
+/** Updates name, role or disabled; refuses to leave the system without an active admin. */
+export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<UserDto> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+    if (!current) throw new DomainError('not_found', 'no such user');
+    const losesAdmin = current.role === 'admin' && !current.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
+    if (losesAdmin) {
+      const [{ n }] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(users)
+        .where(sql`${users.role} = 'admin' and not ${users.disabled}`);
+      if (Number(n) <= 1) throw new DomainError('conflict', 'this is the last active admin: make another admin first');
+    }
+    const [row] = await tx
+      .update(users)
+      .set({ ...patch, updatedAt: new Date() })
+      .where(eq(users.id, id))
+      .returning();
+    if (patch.disabled === true || (patch.role && patch.role !== current.role)) {
+      await tx.delete(sessions).where(eq(sessions.userId, id)); // role or access changed: sign in again
+    }
+    return toUserDto(row);
+  });
+}
+
+export function hasRole(role: Role, atLeast: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[atLeast];
+}

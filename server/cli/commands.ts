@@ -1,0 +1,148 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Database } from '../db/database.ts';
+import { createUserRequest, password as passwordSchema, email as emailSchema } from '../../src/lib/protocol/api.ts';
+import { addUser, listUsers, resetPassword } from '../auth/users.ts';
+import { addSource, createSourceRequest, listSources } from '../ingest/sources.ts';
+import { DomainError, parseOrThrow } from '../errors.ts';
+import { rebuildDemoEstate } from '../demo/demo-estate.ts';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Thrown for wrong arguments: printed with the usage line and exit code 2. */
+class UsageError extends Error {}
+
+export const USAGE = `Usage: watchfloor <command> [options]   (every command accepts --json)
+
+  user add --email E --name N --role admin|lead|engineer|viewer [--password-stdin]
+                           without --password-stdin a one-time password is printed
+  user reset-password --email E [--password-stdin]
+  user list
+  source add --name N --format alertmanager|grafana|pagerduty|generic [--client SLUG]
+                           prints the source's token once
+  source list
+  demo reset               delete the demo estate and build it again
+  db migrate               apply pending migrations
+  db status                show applied and known migrations
+
+Environment: WATCHFLOOR_DATA (default ./data) or DATABASE_URL, as for the server.`;
+
+type Options = ParseArgsConfig['options'];
+const common = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } satisfies Options;
+
+function parse<O extends Options>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...common, ...options }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+}
+
+/**
+ * Runs one CLI command against a database. The same function serves the CLI process and the
+ * running server's admin socket, so a command behaves the same either way.
+ */
+export async function runCommand(
+  database: Database,
+  argv: string[],
+  stdin: string | null,
+  server: { resetDemo?: () => Promise<void> } = {},
+): Promise<CommandResult> {
+  const out = (value: unknown, text: string, json: boolean | undefined): CommandResult => ({
+    code: 0,
+    stdout: (json ? JSON.stringify(value) : text) + '\n',
+    stderr: '',
+  });
+  const passwordFromStdin = (values: { 'password-stdin'?: boolean }) => {
+    if (!values['password-stdin']) return undefined;
+    const pw = (stdin ?? '').replace(/\r?\n$/, '');
+    return parseOrThrow(passwordSchema, pw, 'password');
+  };
+  try {
+    const [group, action, ...rest] = argv;
+    const key = `${group ?? ''} ${action ?? ''}`.trim();
+    const { db } = database;
+    switch (key) {
+      case 'user add': {
+        const v = parse(rest, { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+        const input = parseOrThrow(
+          createUserRequest,
+          { email: required(v, 'email'), name: required(v, 'name'), role: required(v, 'role'), password: passwordFromStdin(v) },
+          'arguments',
+        );
+        const created = await addUser(db, input);
+        const text = `Created ${created.user.role} ${created.user.email} (${created.user.id})` + (created.oneTimePassword ? `\nOne-time password (shown once; must be changed at first sign-in): ${created.oneTimePassword}` : '');
+        return out({ id: created.user.id, email: created.user.email, role: created.user.role, ...(created.oneTimePassword ? { oneTimePassword: created.oneTimePassword } : {}) }, text, v.json);
+      }
+      case 'user reset-password': {
+        const v = parse(rest, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+        const emailValue = parseOrThrow(emailSchema, required(v, 'email'), 'email');
+        const result = await resetPassword(db, emailValue, passwordFromStdin(v));
+        const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
+        return out({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
+      }
+      case 'user list': {
+        const v = parse(rest, {});
+        const users = await listUsers(db);
+        return out(users, table(users.map((u) => ({ ...u, disabled: u.disabled ? 'yes' : '' })), ['email', 'name', 'role', 'disabled', 'id']), v.json);
+      }
+      case 'source add': {
+        const v = parse(rest, { name: { type: 'string' }, format: { type: 'string' }, client: { type: 'string' } });
+        const input = parseOrThrow(createSourceRequest, { name: required(v, 'name'), format: required(v, 'format'), client: v.client }, 'arguments');
+        const { source, token } = await addSource(db, input);
+        return out({ id: source.id, token }, `Created ${source.format} source ${source.name} (${source.id})\nToken (shown once, store it in the sender): ${token}`, v.json);
+      }
+      case 'source list': {
+        const v = parse(rest, {});
+        const list = await listSources(db);
+        return out(list, table(list.map((s) => ({ ...s, token: `${s.tokenPrefix}…`, client: s.defaultClient ?? '' })), ['name', 'format', 'client', 'token', 'id']), v.json);
+      }
+      case 'demo reset': {
+        const v = parse(rest, {});
+        // A running server rebuilds it and streams with fresh tokens; otherwise the next start will.
+        await (server.resetDemo ? server.resetDemo() : rebuildDemoEstate(db));
+        return out({ reset: true }, 'The demo estate was rebuilt.', v.json);
+      }
+      case 'db migrate': {
+        const v = parse(rest, {});
+        await database.migrate();
+        const status = await database.migrationStatus();
+        return out(status, `Migrations applied: ${status.applied} of ${status.known}`, v.json);
+      }
+      case 'db status': {
+        const v = parse(rest, {});
+        const status = await database.migrationStatus();
+        const text = `database: ${database.kind}\nmigrations applied: ${status.applied} of ${status.known}${status.applied < status.known ? ' (run `watchfloor db migrate`)' : ' (up to date)'}`;
+        return out({ database: database.kind, ...status }, text, v.json);
+      }
+      default:
+        throw new UsageError(`unknown command: ${key}`);
+    }
+  } catch (error) {
+    const json = argv.includes('--json');
+    const fail = (code: number, message: string, usage: boolean): CommandResult => ({
+      code,
+      stdout: '',
+      stderr: json ? JSON.stringify({ error: message }) + '\n' : `watchfloor: ${message}\n${usage ? `\n${USAGE}\n` : ''}`,
+    });
+    if (error instanceof UsageError) return fail(2, error.message, true);
+    if (error instanceof DomainError) return fail(error.code === 'validation_failed' ? 2 : 1, error.message, false);
+    throw error;
+  }
+}

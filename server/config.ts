@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Raised when an environment variable is missing or malformed; names the variable. */
+export class ConfigError extends Error {}
+
+const bool = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every environment variable Watchfloor reads, with its default. The README's table mirrors this. */
+const environment = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  WATCHFLOOR_DATA: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool.default(false),
+  SESSION_MAX_AGE_HOURS: positiveInt.max(24 * 365).default(168),
+  LOGIN_RATE_LIMIT: positiveInt.default(10),
+  WATCHFLOOR_DEMO: bool.optional(),
+  COALESCE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
+  REOPEN_WINDOW_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(30),
+  SIGNAL_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  INGEST_RATE_LIMIT: positiveInt.default(600),
+  WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** null: embedded PGlite in `dataDir`; 'memory://' is accepted for tests. */
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  logLevel: string;
+  trustProxy: boolean;
+  sessionMaxAgeMs: number;
+  loginRateLimitPerMinute: number;
+  demo: boolean;
+  coalesceMs: number;
+  reopenWindowMs: number;
+  signalRetentionDays: number;
+  ingestRateLimitPerMinute: number;
+  /** Where the built SPA lives (adapter-static output). */
+  appDir: string;
+  /** Bearer token Prometheus presents at /metrics; without it only admins may read metrics. */
+  metricsToken: string | null;
+}
+
+/**
+ * Reads and validates the environment once. Nothing else in the server touches `process.env`.
+ * @throws ConfigError naming the first variable that is wrong.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = environment.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    // The value itself is not echoed: it may hold a password (DATABASE_URL).
+    throw new ConfigError(`environment variable ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.WATCHFLOOR_DATA),
+    databaseUrl: e.DATABASE_URL ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    sessionMaxAgeMs: e.SESSION_MAX_AGE_HOURS * 3600_000,
+    loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT,
+    demo: e.WATCHFLOOR_DEMO ?? e.DATABASE_URL === undefined,
+    coalesceMs: e.COALESCE_MS,
+    reopenWindowMs: e.REOPEN_WINDOW_MINUTES * 60_000,
+    signalRetentionDays: e.SIGNAL_RETENTION_DAYS,
+    ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
+    metricsToken: e.METRICS_TOKEN ?? null,
+    appDir: path.resolve(e.WATCHFLOOR_APP_DIR ?? path.join(import.meta.dirname, '..', 'build')),
+  };
+}

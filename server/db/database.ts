@@ -1,0 +1,109 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql, type SQL } from 'drizzle-orm';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+import { acquireDataLock, type DataLock } from './data-lock.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction handle has the same query API as the database. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+const migrationsFolder = path.join(import.meta.dirname, '..', '..', 'drizzle');
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Runs raw SQL and returns its rows, whichever driver is underneath. */
+  rows<T>(query: SQL, on?: Db | Tx): Promise<T[]>;
+  /** Applies pending migrations (one connection, serialised by an advisory lock on Postgres). */
+  migrate(): Promise<void>;
+  migrationStatus(): Promise<{ applied: number; known: number }>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… or null for embedded PGlite in dataDir; 'memory://' for an in-memory PGlite. */
+  url: string | null;
+  dataDir: string;
+  /** Called with each query's duration, for metrics. */
+  onQuery?: (seconds: number) => void;
+}
+
+/** Opens the configured database: embedded PGlite (locked to this process) or Postgres via postgres.js. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url && options.url !== 'memory://') return openPostgres(options.url);
+  return openPglite(options.url === 'memory://' ? null : path.join(options.dataDir, 'pglite'), options.dataDir);
+}
+
+async function openPglite(folder: string | null, dataDir: string): Promise<Database> {
+  const lock: DataLock | null = folder ? acquireDataLock(dataDir) : null;
+  let client: PGlite;
+  try {
+    if (folder) fs.mkdirSync(folder, { recursive: true });
+    client = await PGlite.create(folder ?? undefined);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    rows: async <T>(query: SQL, on: Db | Tx = db) => ((await on.execute(query)) as unknown as { rows: T[] }).rows,
+    migrate: () => migratePglite(db as never, { migrationsFolder }),
+    migrationStatus: () => migrationStatus(db, (q) => db.execute(q).then((r) => (r as unknown as { rows: unknown[] }).rows)),
+    async close() {
+      await client.close();
+      lock?.release();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const client = postgres(url, { max: 10, onnotice: () => {} });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
+    async migrate() {
+      // One connection, one migrator at a time even when several nodes start together.
+      const single = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await single`select pg_advisory_lock(7317001)`;
+        await migratePostgres(drizzlePostgres(single), { migrationsFolder });
+        await single`select pg_advisory_unlock(7317001)`;
+      } finally {
+        await single.end();
+      }
+    },
+    migrationStatus: () => migrationStatus(db, async (q) => (await db.execute(q)) as unknown as unknown[]),
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function migrationStatus(
+  _db: Db,
+  run: (query: SQL) => Promise<unknown[]>,
+): Promise<{ applied: number; known: number }> {
+  const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: unknown[];
+  };
+  let applied = 0;
+  try {
+    const result = (await run(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as { n: number }[];
+    applied = result[0]?.n ?? 0;
+  } catch {
+    applied = 0; // the migrations table does not exist yet
+  }
+  return { applied, known: journal.entries.length };
+}

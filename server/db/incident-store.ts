@@ -1,0 +1,266 @@
+/**
+ * The incident tables on the ingest hot path, in plain SQL: one statement per table per batch,
+ * rows travelling as one jsonb parameter (jsonb_to_recordset), which both PGlite and postgres.js
+ * run without per-row round trips or the query builder's overhead.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database, Db, Tx } from './database.ts';
+import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
+import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import type { Severity } from '../../src/lib/domain/severity.ts';
+
+const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
+/** `= any(…)` of a text list sent as one jsonb parameter; `any(array(…))` lets the planner use the index. */
+const anyText = (values: string[]): SQL => sql`any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;
+const date = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+const maybeDate = (value: unknown): Date | null => (value === null || value === undefined ? null : date(value));
+
+interface AlertRow {
+  id: string;
+  source_id: string;
+  fingerprint: string;
+  incident_id: string | null;
+  status: 'firing' | 'resolved';
+  severity: Severity;
+  summary: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  links: { href: string; text: string }[];
+  client: string | null;
+  node: string | null;
+  starts_at: Date;
+  ends_at: Date | null;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  resolved_at: Date | null;
+  count: number;
+}
+
+function toAlertRecord(r: AlertRow): AlertRecord {
+  return {
+    id: r.id,
+    sourceId: r.source_id,
+    fingerprint: r.fingerprint,
+    incidentId: r.incident_id,
+    status: r.status,
+    severity: r.severity,
+    summary: r.summary,
+    labels: r.labels,
+    annotations: r.annotations,
+    links: r.links,
+    client: r.client,
+    node: r.node,
+    startsAt: date(r.starts_at),
+    endsAt: maybeDate(r.ends_at),
+    firstSeenAt: date(r.first_seen_at),
+    lastSeenAt: date(r.last_seen_at),
+    resolvedAt: maybeDate(r.resolved_at),
+    count: Number(r.count),
+  };
+}
+
+interface IncidentRow {
+  id: string;
+  number: number | string;
+  group_key: string;
+  client: string | null;
+  client_name: string | null;
+  status: IncidentRecord['status'];
+  severity: Severity;
+  summary: string;
+  alert_count: number;
+  open_alert_count: number;
+  assignee_id: string | null;
+  created_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+  updated_at: Date;
+  version: number;
+}
+
+function toIncidentRecord(r: IncidentRow): IncidentRecord {
+  return {
+    id: r.id,
+    groupKey: r.group_key,
+    client: r.client,
+    status: r.status,
+    severity: r.severity,
+    summary: r.summary,
+    alertCount: Number(r.alert_count),
+    openAlertCount: Number(r.open_alert_count),
+    createdAt: date(r.created_at),
+    acknowledgedAt: maybeDate(r.acknowledged_at),
+    resolvedAt: maybeDate(r.resolved_at),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+export function toIncidentDto(r: IncidentRow): IncidentDto {
+  const iso = (v: Date | null) => (v === null ? null : date(v).toISOString());
+  return {
+    id: r.id,
+    number: Number(r.number),
+    status: r.status,
+    severity: r.severity,
+    summary: r.summary,
+    client: r.client,
+    clientName: r.client_name,
+    groupKey: r.group_key,
+    alertCount: Number(r.alert_count),
+    openAlertCount: Number(r.open_alert_count),
+    assigneeId: r.assignee_id,
+    createdAt: date(r.created_at).toISOString(),
+    acknowledgedAt: iso(r.acknowledged_at),
+    resolvedAt: iso(r.resolved_at),
+    updatedAt: date(r.updated_at).toISOString(),
+    version: Number(r.version),
+  };
+}
+
+const INCIDENT_COLUMNS = sql`i.id, i.number, i.group_key, i.client, c.name as client_name, i.status, i.severity, i.summary,
+  i.alert_count, i.open_alert_count, i.assignee_id, i.created_at, i.acknowledged_at, i.resolved_at, i.updated_at, i.version`;
+
+/** What the engine needs to process a batch from one source. */
+export async function loadEngineState(
+  database: Database,
+  tx: Tx,
+  sourceId: string,
+  fingerprints: string[],
+  groupKeys: string[],
+  reopenSince: Date,
+): Promise<{ alerts: Map<string, AlertRecord>; incidentsByGroupKey: Map<string, IncidentRecord>; incidentsById: Map<string, IncidentRecord> }> {
+  const alertRows = await database.rows<AlertRow>(
+    sql`select * from alerts where source_id = ${sourceId} and fingerprint = ${anyText(fingerprints)}`,
+    tx,
+  );
+  const alerts = new Map(alertRows.map((r) => [r.fingerprint, toAlertRecord(r)]));
+  const referenced = [...new Set(alertRows.map((r) => r.incident_id).filter((id): id is string => id !== null))];
+  // The newest incident per group key that is open or resolved inside the reopen window.
+  const byKey = await database.rows<IncidentRow>(
+    sql`select distinct on (i.group_key) ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client
+        where i.group_key = ${anyText(groupKeys)} and (i.status <> 'resolved' or i.resolved_at >= ${reopenSince.toISOString()}::timestamptz)
+        order by i.group_key, i.created_at desc`,
+    tx,
+  );
+  const byId =
+    referenced.length === 0
+      ? []
+      : await database.rows<IncidentRow>(
+          sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id::text = ${anyText(referenced)}`,
+          tx,
+        );
+  const incidentsById = new Map<string, IncidentRecord>();
+  for (const r of [...byKey, ...byId]) incidentsById.set(r.id, toIncidentRecord(r));
+  return { alerts, incidentsByGroupKey: new Map(byKey.map((r) => [r.group_key, incidentsById.get(r.id)!])), incidentsById };
+}
+
+/** Appends the raw signals (the append-only record, pruned after the retention period). */
+export async function insertSignals(database: Database, tx: Tx, sourceId: string, signals: Signal[], receivedAt: Date): Promise<void> {
+  if (signals.length === 0) return;
+  const rows = signals.map((s) => ({ f: s.fingerprint, st: s.status, sv: s.severity, su: s.summary, l: s.labels }));
+  await database.rows(
+    sql`insert into signals (source_id, fingerprint, status, severity, summary, labels, received_at)
+        select ${sourceId}::uuid, x.f, x.st, x.sv, x.su, x.l, ${receivedAt.toISOString()}::timestamptz
+        from jsonb_to_recordset(${json(rows)}) as x(f text, st text, sv text, su text, l jsonb)`,
+    tx,
+  );
+}
+
+export async function upsertAlerts(database: Database, tx: Tx, alerts: AlertRecord[]): Promise<void> {
+  if (alerts.length === 0) return;
+  await database.rows(
+    sql`insert into alerts (id, source_id, fingerprint, incident_id, status, severity, summary, labels, annotations, links,
+          client, node, starts_at, ends_at, first_seen_at, last_seen_at, resolved_at, count)
+        select x."id", x."sourceId", x."fingerprint", x."incidentId", x."status", x."severity", x."summary", x."labels",
+          x."annotations", x."links", x."client", x."node", x."startsAt", x."endsAt", x."firstSeenAt", x."lastSeenAt",
+          x."resolvedAt", x."count"
+        from jsonb_to_recordset(${json(alerts)}) as x("id" uuid, "sourceId" uuid, "fingerprint" text, "incidentId" uuid,
+          "status" text, "severity" text, "summary" text, "labels" jsonb, "annotations" jsonb, "links" jsonb, "client" text,
+          "node" text, "startsAt" timestamptz, "endsAt" timestamptz, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz,
+          "resolvedAt" timestamptz, "count" int)
+        on conflict (id) do update set incident_id = excluded.incident_id, status = excluded.status, severity = excluded.severity,
+          summary = excluded.summary, labels = excluded.labels, annotations = excluded.annotations, links = excluded.links,
+          client = excluded.client, node = excluded.node, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+          last_seen_at = excluded.last_seen_at, resolved_at = excluded.resolved_at, count = excluded.count`,
+    tx,
+  );
+}
+
+/** Inserts or updates incidents (bumping their version) and returns them as screens see them. */
+export async function upsertIncidents(database: Database, tx: Tx, incidents: IncidentRecord[]): Promise<IncidentDto[]> {
+  if (incidents.length === 0) return [];
+  const rows = await database.rows<IncidentRow>(
+    sql`with upserted as (
+          insert into incidents (id, group_key, client, client_id, status, severity, summary, alert_count, open_alert_count,
+            created_at, acknowledged_at, resolved_at, updated_at)
+          select x."id", x."groupKey", x."client", (select id from clients where slug = x."client"), x."status", x."severity",
+            x."summary", x."alertCount", x."openAlertCount", x."createdAt", x."acknowledgedAt", x."resolvedAt", x."updatedAt"
+          from jsonb_to_recordset(${json(incidents)}) as x("id" uuid, "groupKey" text, "client" text, "status" text,
+            "severity" text, "summary" text, "alertCount" int, "openAlertCount" int, "createdAt" timestamptz,
+            "acknowledgedAt" timestamptz, "resolvedAt" timestamptz, "updatedAt" timestamptz)
+          on conflict (id) do update set status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+            alert_count = excluded.alert_count, open_alert_count = excluded.open_alert_count,
+            acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at,
+            version = incidents.version + 1
+          returning *)
+        select ${INCIDENT_COLUMNS} from upserted i left join clients c on c.slug = i.client`,
+    tx,
+  );
+  const byId = new Map(rows.map((r) => [r.id, toIncidentDto(r)]));
+  return incidents.map((i) => byId.get(i.id)!);
+}
+
+export async function insertTimeline(database: Database, tx: Tx, entries: TimelineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await database.rows(
+    sql`insert into timeline (id, incident_id, at, actor, kind, detail)
+        select x."id", x."incidentId", x."at", x."actor", x."kind", x."detail"
+        from jsonb_to_recordset(${json(entries)}) as x("id" uuid, "incidentId" uuid, "at" timestamptz, "actor" text, "kind" text, "detail" jsonb)`,
+    tx,
+  );
+}
+
+/** One change row per changed incident, in order; their ids are the global order screens follow. */
+export async function recordIncidentChanges(database: Database, tx: Tx, incidents: IncidentDto[]): Promise<{ changeId: number; incident: IncidentDto }[]> {
+  if (incidents.length === 0) return [];
+  const rows = await database.rows<{ id: number | string; ord: number }>(
+    sql`insert into changes (entity, entity_id, client_id, data)
+        select 'incident', x.value->>'id', (select id from clients where slug = x.value->>'client'), x.value
+        from jsonb_array_elements(${json(incidents)}) with ordinality as x(value, ord)
+        order by x.ord
+        returning id`,
+    tx,
+  );
+  const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return incidents.map((incident, i) => ({ changeId: ids[i], incident }));
+}
+
+/** Open incidents in scope and the newest change id they include, read in one consistent snapshot. */
+export async function openIncidentSnapshot(database: Database, client: string | null): Promise<{ lastChangeId: number; incidents: IncidentDto[] }> {
+  return database.db.transaction(async (tx) => {
+    await database.rows(sql`set transaction isolation level repeatable read`, tx);
+    const [{ last }] = await database.rows<{ last: number | string | null }>(sql`select max(id) as last from changes`, tx);
+    const rows = await database.rows<IncidentRow>(
+      sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client
+          where i.status <> 'resolved' ${client === null ? sql`` : sql`and i.client = ${client}`}
+          order by i.created_at desc`,
+      tx,
+    );
+    return { lastChangeId: Number(last ?? 0), incidents: rows.map(toIncidentDto) };
+  });
+}
+
+/** Deletes signals older than the retention period, in bounded chunks so no lock is held for long. */
+export async function pruneSignals(database: Database, olderThan: Date, chunk = 10_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await database.rows<{ n: number }>(
+      sql`with gone as (delete from signals where id in (select id from signals where received_at < ${olderThan.toISOString()}::timestamptz limit ${chunk}) returning 1)
+          select count(*)::int as n from gone`,
+    );
+    total += Number(rows[0].n);
+    if (Number(rows[0].n) < chunk) return total;
+  }
+}
+
+export type { Db };

@@ -1,0 +1,111 @@
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { sources } from './sources.ts';
+
+/** Append-only record of every normalised observation; pruned after the retention period. */
+export const signals = pgTable(
+  'signals',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status').notNull(),
+    severity: text('severity').notNull(),
+    summary: text('summary').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('signals_received_idx').on(t.receivedAt)],
+);
+
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: uuid('id').primaryKey(),
+    /** Short human number (#123) for people talking about an incident. */
+    number: bigserial('number', { mode: 'number' }).notNull(),
+    groupKey: text('group_key').notNull(),
+    clientId: uuid('client_id'),
+    client: text('client'),
+    status: text('status', { enum: ['triggered', 'acknowledged', 'resolved'] }).notNull(),
+    severity: text('severity').notNull(),
+    summary: text('summary').notNull(),
+    alertCount: integer('alert_count').notNull(),
+    openAlertCount: integer('open_alert_count').notNull(),
+    assigneeId: uuid('assignee_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    /** Optimistic concurrency: every write bumps it. */
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [
+    index('incidents_open_idx').on(t.status, t.clientId).where(sql`status <> 'resolved'`),
+    index('incidents_group_idx').on(t.groupKey, t.createdAt),
+    uniqueIndex('incidents_number_key').on(t.number),
+  ],
+);
+
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: uuid('id').primaryKey(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    incidentId: uuid('incident_id').references(() => incidents.id, { onDelete: 'set null' }),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    severity: text('severity').notNull(),
+    summary: text('summary').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
+    links: jsonb('links').$type<{ href: string; text: string }[]>().notNull(),
+    client: text('client'),
+    node: text('node'),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    count: integer('count').notNull(),
+  },
+  (t) => [uniqueIndex('alerts_source_fingerprint_key').on(t.sourceId, t.fingerprint), index('alerts_incident_idx').on(t.incidentId)],
+);
+
+export const timeline = pgTable(
+  'timeline',
+  {
+    id: uuid('id').primaryKey(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    actor: text('actor').notNull(),
+    kind: text('kind').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index('timeline_incident_idx').on(t.incidentId, t.at)],
+);
+
+/**
+ * The global order of every state change. Written in the same transaction as the change;
+ * its id tags snapshots and deltas so clients can detect gaps.
+ */
+export const changes = pgTable(
+  'changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    entity: text('entity').notNull(),
+    entityId: text('entity_id').notNull(),
+    clientId: uuid('client_id'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index('changes_at_idx').on(t.at)],
+);
+
+export type ChangeId = typeof changes.$inferSelect.id;

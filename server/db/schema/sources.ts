@@ -1,0 +1,25 @@
+import { boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const SOURCE_FORMATS = ['alertmanager', 'grafana', 'pagerduty', 'generic'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** An inbound integration. Its bearer token is stored only as a sha256 hash. */
+export const sources = pgTable('sources', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  format: text('format', { enum: SOURCE_FORMATS }).notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  /** First characters of the token, to recognise it in lists without revealing it. */
+  tokenPrefix: text('token_prefix').notNull(),
+  defaultClient: text('default_client'),
+  /** Label names that carry the client slug and the node name, and the labels incidents are grouped by. */
+  mapping: jsonb('mapping')
+    .$type<{ clientLabel: string; nodeLabel: string; groupBy: string[] }>()
+    .notNull()
+    .default({ clientLabel: 'client', nodeLabel: 'instance', groupBy: [] }),
+  /** Grafana's webhook HMAC secret; needed in clear to verify signatures. */
+  hmacSecret: text('hmac_secret'),
+  rateLimitPerMinute: integer('rate_limit_per_minute'),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import { STATUS_OF, type ErrorBody, type ErrorCode } from '../src/lib/protocol/errors.ts';
+
+/** A failure the client is allowed to see: a known code and a message written for people. */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  constructor(code: ErrorCode, message: string, path?: string) {
+    super(message);
+    this.code = code;
+    this.path = path;
+  }
+  get status(): number {
+    return STATUS_OF[this.code];
+  }
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.path ? { path: this.path } : {}) } };
+  }
+}
+
+/** Turns a zod issue path into `alerts[3].startsAt`. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+/** Parses `input` with `schema` or throws a validation_failed DomainError naming the first bad field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what = 'body'): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issuePath(issue.path);
+  throw new DomainError('validation_failed', `${path ? `${what}.${path}` : what}: ${issue.message}`, path || undefined);
+}

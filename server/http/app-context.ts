@@ -1,0 +1,26 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ActiveSession } from '../auth/sessions.ts';
+import type { Role } from '../../src/lib/protocol/api.ts';
+import type { RealtimeServer } from '../realtime/socket-server.ts';
+
+/** What every route module receives from the composition root. */
+export interface AppContext {
+  config: Config;
+  database: Database;
+  metrics: Metrics;
+  realtime: RealtimeServer;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: ActiveSession | null;
+  }
+  interface FastifyContextConfig {
+    /** No session needed (sign-in, health, token-authenticated webhooks). */
+    public?: boolean;
+    /** The least role the route needs; any signed-in user when absent. */
+    role?: Role;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The one composition root: config → database → migrations → HTTP + Socket.IO → listen.
+ * Everything else receives what it needs from here.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config, ConfigError } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { DataFolderInUseError } from './db/data-lock.ts';
+import { createMetrics } from './metrics.ts';
+import { createHttp } from './http/create-http.ts';
+import { createRealtime } from './realtime/socket-server.ts';
+import { installAuthentication } from './auth/authenticate.ts';
+import { sessionRoutes } from './api/session-routes.ts';
+import { userRoutes } from './api/user-routes.ts';
+import { healthRoutes } from './api/health-routes.ts';
+import { sourceRoutes } from './api/source-routes.ts';
+import type { AppContext } from './http/app-context.ts';
+import { ensureFirstAdmin } from './auth/first-admin.ts';
+import { startAdminSocket, type AdminSocket } from './cli/admin-socket.ts';
+import { pruneExpiredSessions } from './auth/sessions.ts';
+import { ChangeWriter } from './engine/change-writer.ts';
+import { IncidentFeed } from './realtime/incident-feed.ts';
+import { IngestPipeline } from './ingest/ingest-pipeline.ts';
+import { ingestRoutes } from './api/ingest-routes.ts';
+import { incidentRoutes } from './api/incident-routes.ts';
+import { pruneSignals } from './db/incident-store.ts';
+import { rebuildDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  context: AppContext;
+  /** Graceful: stop accepting, finish in-flight requests, close sockets, close the database. */
+  stop(): Promise<void>;
+}
+
+/** Starts a complete Watchfloor server; used by `npm start` and by the integration tests. */
+export async function startWatchfloor(config: Config, options: { print?: (line: string) => void } = {}): Promise<RunningServer> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const metrics = createMetrics();
+  const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  let adminSocket: AdminSocket | null = null;
+  try {
+    await database.migrate();
+    const app = await createHttp(config, metrics);
+    const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
+    const context: AppContext = { config, database, metrics, realtime };
+    const feed = new IncidentFeed({ realtime, database, coalesceMs: config.coalesceMs, log: app.log });
+    const writer = new ChangeWriter(database, (changes) => feed.publish(changes));
+    const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
+    installAuthentication(app, database.db);
+    sessionRoutes(app, context);
+    userRoutes(app, context);
+    sourceRoutes(app, context);
+    healthRoutes(app, context);
+    ingestRoutes(app, context, pipeline);
+    incidentRoutes(app, context);
+
+    await ensureFirstAdmin(database.db, print);
+    let demo: Demo | null = null;
+    if (database.kind === 'pglite' && config.databaseUrl !== 'memory://') {
+      // `watchfloor demo reset` through the socket restarts the running generator with fresh tokens.
+      adminSocket = await startAdminSocket(config.dataDir, database, app.log, {
+        resetDemo: async () => {
+          if (demo) await demo.reset();
+          else await rebuildDemoEstate(database.db);
+        },
+      });
+    }
+    await app.listen({ port: config.port, host: config.host });
+    const { port } = app.server.address() as AddressInfo;
+    const housekeeping = setInterval(() => {
+      const retention = new Date(Date.now() - config.signalRetentionDays * 86_400_000);
+      pruneExpiredSessions(database.db)
+        .then(() => pruneSignals(database, retention))
+        .catch((err: unknown) => app.log.warn({ err }, 'housekeeping failed'));
+    }, 3600_000);
+    housekeeping.unref();
+    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+    demo = config.demo ? await startDemo({ database, url: `http://127.0.0.1:${port}`, log: app.log }) : null;
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      context,
+      stop() {
+        stopping ??= (async () => {
+          clearInterval(housekeeping);
+          demo?.stop();
+          await adminSocket?.close();
+          feed.close();
+          await realtime.close();
+          await app.close();
+          await writer.idle();
+          await database.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await adminSocket?.close();
+    await database.close();
+    throw error;
+  }
+}
+
+/** `npm start`: reads the environment, starts the server, shuts down gracefully on SIGTERM/SIGINT. */
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`watchfloor: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (!fs.existsSync(config.appDir)) console.warn(`watchfloor: no app build in ${config.appDir}; run \`npm run build\``);
+  let server: RunningServer;
+  try {
+    server = await startWatchfloor(config);
+  } catch (error) {
+    if (error instanceof DataFolderInUseError) {
+      console.error(`watchfloor: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  console.log(`Watchfloor is running at ${server.url} (database: ${server.context.database.kind})`);
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(1); // a second Ctrl-C means now
+    console.log(`watchfloor: ${signal} received, shutting down`);
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('watchfloor: shutdown failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.main) await main();

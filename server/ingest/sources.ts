@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { asc } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import { SOURCE_FORMATS, sources } from '../db/schema/index.ts';
+import { DomainError } from '../errors.ts';
+import { hashToken, newSecret } from '../auth/tokens.ts';
+
+export const createSourceRequest = z.object({
+  name: z.string().trim().min(1).max(100),
+  format: z.enum(SOURCE_FORMATS),
+  client: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a client slug (lowercase letters, digits, dashes)')
+    .optional(),
+  clientLabel: z.string().min(1).max(100).optional(),
+  nodeLabel: z.string().min(1).max(100).optional(),
+  groupBy: z.array(z.string().min(1).max(100)).max(10).optional(),
+  rateLimitPerMinute: z.number().int().positive().max(1_000_000).optional(),
+  hmacSecret: z.string().min(8).max(256).optional(),
+});
+export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
+
+export interface SourceDto {
+  id: string;
+  name: string;
+  format: (typeof SOURCE_FORMATS)[number];
+  tokenPrefix: string;
+  defaultClient: string | null;
+  mapping: { clientLabel: string; nodeLabel: string; groupBy: string[] };
+  rateLimitPerMinute: number | null;
+  enabled: boolean;
+  createdAt: string;
+}
+
+function toDto(row: typeof sources.$inferSelect): SourceDto {
+  return {
+    id: row.id,
+    name: row.name,
+    format: row.format,
+    tokenPrefix: row.tokenPrefix,
+    defaultClient: row.defaultClient,
+    mapping: row.mapping,
+    rateLimitPerMinute: row.rateLimitPerMinute,
+    enabled: row.enabled,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * PagerDuty senders expect a 32-character routing key, so pagerduty sources get 128 random bits in hex;
+ * the others a prefixed 256-bit token.
+ */
+export function newSourceToken(format: CreateSourceRequest['format']): string {
+  return format === 'pagerduty' ? randomBytes(16).toString('hex') : newSecret('wfs_');
+}
+
+/** Creates a source and returns its token once; only its hash is stored. */
+export async function addSource(db: Db, input: CreateSourceRequest): Promise<{ source: SourceDto; token: string }> {
+  const token = newSourceToken(input.format);
+  const inserted = await db
+    .insert(sources)
+    .values({
+      name: input.name,
+      format: input.format,
+      tokenHash: hashToken(token),
+      tokenPrefix: token.slice(0, 8),
+      defaultClient: input.client ?? null,
+      mapping: { clientLabel: input.clientLabel ?? 'client', nodeLabel: input.nodeLabel ?? 'instance', groupBy: input.groupBy ?? [] },
+      rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+      hmacSecret: input.hmacSecret ?? null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted.length === 0) throw new DomainError('conflict', `a source named ${input.name} already exists`, 'name');
+  return { source: toDto(inserted[0]), token };
+}
+
+export async function listSources(db: Db): Promise<SourceDto[]> {
+  return (await db.select().from(sources).orderBy(asc(sources.name))).map(toDto);
+}

@@ -1,0 +1,108 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/database.ts';
+import type { Metrics } from '../metrics.ts';
+import { findSession } from '../auth/sessions.ts';
+import { SESSION_COOKIE } from '../auth/authenticate.ts';
+import {
+  rooms,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from '../../src/lib/protocol/events.ts';
+
+export type WatchfloorIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type WatchfloorSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface RealtimeServer {
+  io: WatchfloorIo;
+  /** Tells the sockets of one session that it ended, then disconnects them. */
+  endSession(tokenHash: string, reason: 'signed_out' | 'revoked' | 'expired'): void;
+  /** The same for every session of a user (disabled, password reset). */
+  endUser(userId: string, reason: 'signed_out' | 'revoked' | 'expired'): void;
+  /** The id of the newest change broadcast, carried by heartbeats. */
+  lastChangeId: number;
+  close(): Promise<void>;
+}
+
+export interface RealtimeOptions {
+  db: Db;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  parseCookie: (header: string) => Record<string, string | undefined>;
+  heartbeatMs?: number;
+}
+
+/** Socket.IO on the HTTP server: the session cookie authenticates the handshake. */
+export function createRealtime(httpServer: HttpServer, options: RealtimeOptions): RealtimeServer {
+  const io: WatchfloorIo = new Server(httpServer, {
+    serveClient: false,
+    // Short blips resume with missed packets; longer gaps get a fresh snapshot (see the spine).
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+    maxHttpBufferSize: 1024 * 1024,
+  });
+
+  io.use(async (socket, next) => {
+    try {
+      const token = options.parseCookie(socket.request.headers.cookie ?? '')[SESSION_COOKIE];
+      const session = token ? await findSession(options.db, token) : null;
+      if (!session) return next(new Error('unauthenticated'));
+      socket.data.userId = session.user.id;
+      socket.data.sessionTokenHash = session.tokenHash;
+      socket.data.user = session.user;
+      socket.data.expiresAt = session.expiresAt.getTime();
+      next();
+    } catch (error) {
+      options.log.error({ err: error }, 'socket authentication failed');
+      next(new Error('internal'));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    options.metrics.socketsConnected.inc();
+    void socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sessionTokenHash)]);
+    socket.emit('session:ready', { user: socket.data.user, serverTime: new Date().toISOString() });
+    // The session's expiry closes the socket too, not only the next HTTP request.
+    const expiry = setTimeout(
+      () => {
+        socket.emit('session:ended', { reason: 'expired' });
+        socket.disconnect(true);
+      },
+      Math.min(Math.max(socket.data.expiresAt - Date.now(), 0), 2 ** 31 - 1),
+    );
+    socket.on('server:ping', (ack) => {
+      if (typeof ack === 'function') ack({ ok: true, data: { serverTime: new Date().toISOString() } });
+    });
+    socket.on('disconnect', () => {
+      clearTimeout(expiry);
+      options.metrics.socketsConnected.dec();
+    });
+  });
+
+  const realtime: RealtimeServer = {
+    io,
+    lastChangeId: 0,
+    endSession(tokenHash, reason) {
+      io.to(rooms.session(tokenHash)).emit('session:ended', { reason });
+      io.in(rooms.session(tokenHash)).disconnectSockets(true);
+    },
+    endUser(userId, reason) {
+      io.to(rooms.user(userId)).emit('session:ended', { reason });
+      io.in(rooms.user(userId)).disconnectSockets(true);
+    },
+    async close() {
+      clearInterval(heartbeat);
+      io.disconnectSockets(true);
+      // Not io.close(): that would close the HTTP server, which Fastify closes itself after in-flight requests.
+      io.engine.close();
+      await io.of('/').adapter.close();
+    },
+  };
+  const heartbeat = setInterval(() => {
+    io.emit('server:heartbeat', { serverTime: new Date().toISOString(), lastChangeId: realtime.lastChangeId });
+  }, options.heartbeatMs ?? 5000);
+  heartbeat.unref();
+  return realtime;
+}

@@ -1,0 +1,54 @@
+import type { Severity } from '../domain/severity.ts';
+
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+/** An incident as every screen sees it: in snapshots, deltas and REST lists. */
+export interface IncidentDto {
+  id: string;
+  /** Short number people say aloud: #123. */
+  number: number;
+  status: IncidentStatus;
+  severity: Severity;
+  summary: string;
+  /** Client slug, or null when the alert named no client. */
+  client: string | null;
+  clientName: string | null;
+  groupKey: string;
+  alertCount: number;
+  openAlertCount: number;
+  assigneeId: string | null;
+  createdAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  updatedAt: string;
+  version: number;
+}
+
+/** What a subscription covers: every client the user may see, or one client. */
+export interface FeedScope {
+  client?: string;
+}
+
+/**
+ * screen: deltas coalesced over a short window (latest state per incident wins) for walls;
+ * console: every commit's changes as they happen.
+ */
+export type FeedMode = 'screen' | 'console';
+
+export interface IncidentSnapshot {
+  /** The newest change id included; deltas with ids at or below it are already in here. */
+  lastChangeId: number;
+  /** Open incidents (triggered or acknowledged) in scope. */
+  incidents: IncidentDto[];
+}
+
+/**
+ * A batch of changes to the incidents in scope, in change-id order. `prev` is the last change id
+ * this scope was sent before: if it is above what the client has, the client missed a batch and
+ * must ask for a fresh snapshot.
+ */
+export interface IncidentDelta {
+  prev: number;
+  last: number;
+  incidents: IncidentDto[];
+}

@@ -1,0 +1,123 @@
+import { createContext } from 'svelte';
+import { api, ApiError } from '$lib/api/client.ts';
+import { ROLE_RANK, type Role, type SessionResponse, type SessionUser } from '$lib/protocol/api.ts';
+import type { Connection } from '$lib/realtime/connection.svelte.ts';
+
+/**
+ * Who is signed in on this page, and the calls that change it. The cookie itself is HttpOnly:
+ * the page only ever knows what `GET /api/v1/session` tells it.
+ */
+export class SessionState {
+  #user = $state<SessionUser | null>(null);
+  #expiresAt = $state<string | null>(null);
+  #loaded = $state(false);
+  #loadError = $state<string | null>(null);
+
+  /** The signed-in user, or null. */
+  get user(): SessionUser | null {
+    return this.#user;
+  }
+  get expiresAt(): string | null {
+    return this.#expiresAt;
+  }
+  /** False until the first answer to {@link load}; guards must wait for it. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+  /** Why the session could not be checked (server unreachable), for people. */
+  get loadError(): string | null {
+    return this.#loadError;
+  }
+
+  /** True when the user's role is `role` or more powerful. */
+  can(role: Role): boolean {
+    return this.#user !== null && ROLE_RANK[this.#user.role] >= ROLE_RANK[role];
+  }
+
+  /** Asks the server who we are; a 401 simply means nobody. */
+  async load(): Promise<void> {
+    try {
+      this.#accept(await api<SessionResponse>('GET', '/session'));
+      this.#loadError = null;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.#clear();
+        this.#loadError = null;
+      } else {
+        this.#loadError = error instanceof Error ? error.message : 'the server could not be reached';
+      }
+    } finally {
+      this.#loaded = true;
+    }
+  }
+
+  /** Signs in; throws ApiError (its message is written for people) when refused. */
+  async signIn(email: string, password: string): Promise<SessionUser> {
+    const response = await api<SessionResponse>('POST', '/session', { email, password });
+    this.#accept(response);
+    this.#loaded = true;
+    return response.user;
+  }
+
+  /** Signs out on the server (which also ends this session's sockets); a session already gone is fine. */
+  async signOut(): Promise<void> {
+    try {
+      await api<void>('DELETE', '/session');
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+    } finally {
+      this.#clear();
+    }
+  }
+
+  /** Changes the password; throws ApiError with `path` naming the field at fault. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await api<void>('POST', '/session/password', { currentPassword, newPassword });
+    if (this.#user) this.#user = { ...this.#user, mustChangePassword: false };
+  }
+
+  #accept(response: SessionResponse) {
+    this.#user = response.user;
+    this.#expiresAt = response.expiresAt;
+  }
+
+  #clear() {
+    this.#user = null;
+    this.#expiresAt = null;
+  }
+}
+
+/**
+ * Where to go after signing in: only a path on this origin (`/…`, never `//host` or `/\host`),
+ * so a crafted link cannot send people elsewhere.
+ */
+export function safeNextPath(next: string | null | undefined): string {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  if (next === '/login' || next.startsWith('/login?') || next.startsWith('/logout')) return '/';
+  return next;
+}
+
+const [getSession, setSession] = createContext<SessionState>();
+
+/** The page's {@link SessionState}, provided once by the root layout. */
+export function getSessionContext(): SessionState {
+  return getSession();
+}
+export function setSessionContext(session: SessionState): SessionState {
+  return setSession(session);
+}
+
+/** The app's one realtime connection: present while someone is signed in, null otherwise. */
+export interface ConnectionRef {
+  readonly current: Connection | null;
+}
+
+const [getConnection, setConnection] = createContext<ConnectionRef>();
+
+/** The connection holder provided by the root layout; read `.current` inside markup or `$derived`. */
+export function getConnectionContext(): ConnectionRef {
+  return getConnection();
+}
+export function setConnectionContext(ref: ConnectionRef): ConnectionRef {
+  return setConnection(ref);
+}

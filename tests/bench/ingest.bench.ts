@@ -1,0 +1,214 @@
+/**
+ * `npm run bench:ingest`: the real server (a child process) ingesting Alertmanager batches over HTTP
+ * while N real socket clients are subscribed. Prints committed signals/s and the delay from a
+ * webhook's request to its delta arriving at the clients (p50/p99), for PGlite and — when
+ * BENCH_DATABASE_URL or TEST_DATABASE_URL is set — Postgres, at 1, 100 and 500 clients.
+ *
+ * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500").
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { io, type Socket } from 'socket.io-client';
+import type { IncidentDelta } from '../../src/lib/protocol/incidents.ts';
+
+const root = path.join(import.meta.dirname, '..', '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const clientCounts = (process.env.BENCH_CLIENTS ?? '1,100,500').split(',').map(Number);
+const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+
+interface Target {
+  name: string;
+  env: Record<string, string>;
+  cleanup: () => Promise<void>;
+}
+
+async function targets(): Promise<Target[]> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
+  const list: Target[] = [{ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) }];
+  if (pgUrl) {
+    const name = `wf_bench_${randomBytes(4).toString('hex')}`;
+    const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(pgUrl);
+    url.pathname = `/${name}`;
+    list.push({
+      name: 'postgres',
+      env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-')) },
+      cleanup: async () => {
+        const again = postgres(pgUrl, { max: 1, onnotice: () => {} });
+        await again.unsafe(`drop database if exists ${name} with (force)`);
+        await again.end();
+      },
+    });
+  }
+  return list;
+}
+
+function cli(env: Record<string, string>, args: string[], stdin?: string): string {
+  const result = spawnSync(process.execPath, [path.join(root, 'server', 'cli.ts'), ...args, '--json'], { env: { ...process.env, ...env }, input: stdin, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`cli ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(root, 'server', 'index.ts')], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', WATCHFLOOR_DEMO: 'off', LOG_LEVEL: 'warn', INGEST_RATE_LIMIT: '1000000' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('server did not become ready');
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+
+/** Alertmanager batches: ~40% new alerts, ~40% repeats of firing ones, ~20% resolving, and one marker incident. */
+function makeBatchFactory() {
+  const firing: { fp: string; name: string; startsAt: string }[] = [];
+  let seq = 0;
+  return (size: number, marker: string) => {
+    const alerts: object[] = [];
+    const now = new Date().toISOString();
+    const add = (fp: string, name: string, status: 'firing' | 'resolved', startsAt: string) =>
+      alerts.push({ status, labels: { alertname: name, client: `client-${Number.parseInt(fp.slice(-2), 16) % 20}`, instance: `node-${fp}` }, annotations: { summary: `${name} on node-${fp}` }, startsAt, endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : now, fingerprint: fp });
+    add(`m${marker}`, marker, 'firing', now);
+    for (let i = 1; i < size; i++) {
+      const r = Math.random();
+      if (r < 0.4 || firing.length < 50) {
+        const fp = (seq++).toString(16).padStart(8, '0');
+        const entry = { fp, name: `Alert${seq % 50}`, startsAt: now };
+        firing.push(entry);
+        add(entry.fp, entry.name, 'firing', entry.startsAt);
+      } else if (r < 0.8) {
+        const entry = firing[Math.floor(Math.random() * firing.length)];
+        add(entry.fp, entry.name, 'firing', entry.startsAt);
+      } else {
+        const entry = firing.splice(Math.floor(Math.random() * firing.length), 1)[0];
+        add(entry.fp, entry.name, 'resolved', entry.startsAt);
+      }
+    }
+    return { version: '4', groupKey: 'bench', truncatedAlerts: 0, status: 'firing', receiver: 'bench', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://bench', alerts };
+  };
+}
+
+interface PhaseResult {
+  signalsPerSecond: number;
+  p50: number;
+  p99: number;
+  deliveries: number;
+  failed: number;
+}
+
+/**
+ * Posts batches (as fast as `concurrency` allows, or at `rate` signals/s) for `seconds`, and measures
+ * when each batch's marker incident reaches each client.
+ */
+async function phase(url: string, token: string, clients: Socket[], options: { batch: number; concurrency: number; rate?: number }): Promise<PhaseResult> {
+  const sentAt = new Map<string, number>();
+  const delays: number[] = [];
+  const onDelta = (delta: IncidentDelta) => {
+    const t = performance.now();
+    for (const incident of delta.incidents) {
+      const start = sentAt.get(incident.groupKey.slice(incident.groupKey.indexOf('|') + 1));
+      if (start !== undefined) delays.push(t - start);
+    }
+  };
+  for (const c of clients) c.on('incidents:changed', onDelta);
+  const makeBatch = makeBatchFactory();
+  let committed = 0;
+  let failed = 0;
+  let markers = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const interval = options.rate ? (options.batch / options.rate) * 1000 : 0;
+  const worker = async (w: number) => {
+    let next = performance.now() + w * (interval / options.concurrency);
+    while (performance.now() < deadline) {
+      if (interval) {
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next += interval * options.concurrency;
+      }
+      const marker = `Marker${process.pid}x${markers++}`;
+      const body = JSON.stringify(makeBatch(options.batch, marker));
+      sentAt.set(marker, performance.now());
+      const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+      await response.arrayBuffer();
+      if (response.ok) committed += options.batch;
+      else failed++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  const elapsed = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 1500)); // let the last deltas arrive
+  for (const c of clients) c.off('incidents:changed', onDelta);
+  delays.sort((a, b) => a - b);
+  return { signalsPerSecond: Math.round(committed / elapsed), p50: Math.round(percentile(delays, 50)), p99: Math.round(percentile(delays, 99)), deliveries: delays.length, failed };
+}
+
+async function connectClients(url: string, cookie: string, count: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const group = Array.from({ length: Math.min(50, count - i) }, () => io(url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false }));
+    await Promise.all(group.map((s) => new Promise<void>((resolve, reject) => {
+      s.once('incidents:snapshot', () => resolve());
+      s.once('connect_error', reject);
+      s.once('connect', () => s.emit('incidents:subscribe', { scope: {}, mode: 'console' }, () => {}));
+    })));
+    sockets.push(...group);
+  }
+  return sockets;
+}
+
+const rows: Record<string, string | number>[] = [];
+let port = 18950;
+for (const target of await targets()) {
+  const server = await startServer(target.env, ++port);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const { token } = JSON.parse(cli(target.env, ['source', 'add', '--name', 'bench', '--format', 'alertmanager'])) as { token: string };
+    const password = `bench-${randomBytes(8).toString('hex')}`;
+    cli(target.env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench', '--role', 'viewer', '--password-stdin'], password);
+    const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
+    const cookie = login.headers.getSetCookie()[0].split(';')[0];
+    for (const count of clientCounts) {
+      const clients = await connectClients(url, cookie, count);
+      const max = await phase(url, token, clients, { batch: 500, concurrency: 4 });
+      const paced = count >= 500 ? { rate: 5000, batch: 500 } : { rate: 1000, batch: 100 };
+      const steady = await phase(url, token, clients, { batch: paced.batch, concurrency: 2, rate: paced.rate });
+      const row = {
+        database: target.name,
+        clients: count,
+        'max signals/s': max.signalsPerSecond,
+        'p50 ms @max': max.p50,
+        'p99 ms @max': max.p99,
+        'paced signals/s': steady.signalsPerSecond,
+        'p50 ms @paced': steady.p50,
+        'p99 ms @paced': steady.p99,
+        'failed requests': max.failed + steady.failed,
+      };
+      rows.push(row);
+      console.error(JSON.stringify(row));
+      for (const c of clients) c.disconnect();
+    }
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await target.cleanup();
+  }
+}
+
+console.log(JSON.stringify({ bench: 'ingest', seconds, cpus: os.cpus().length, node: process.version, rows }, null, 2));
+console.table(rows);

@@ -1,0 +1,64 @@
+/**
+ * The e2e harness: the system Chromium driven by playwright-core (no browser downloads), and
+ * screenshots kept as artefacts in test-results/screenshots/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const root = path.join(import.meta.dirname, '..', '..');
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** False when there is no Chromium to drive: e2e suites skip with {@link skipReason}. */
+export const browserAvailable: boolean = fs.existsSync(chromiumPath);
+export const skipReason: string = browserAvailable
+  ? ''
+  : `no Chromium at ${chromiumPath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`;
+
+export const screenshotDir = path.join(root, 'test-results', 'screenshots');
+
+/** Launches headless Chromium with the flags that keep it off the (closed) network. */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** The test server serves build/: fail loudly, not mysteriously, when nobody built it. */
+export function assertAppBuilt(): void {
+  const shell = path.join(root, 'build', 'index.html');
+  if (!fs.existsSync(shell)) throw new Error(`the app is not built (${shell} is missing): run \`npx vite build\` first`);
+}
+
+/** Saves a full-page PNG as test-results/screenshots/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name.replace(/[^a-z0-9-_]+/gi, '-')}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/**
+ * Collects what the page logs as errors (CSP violations, uncaught exceptions), to assert there are none.
+ * Refused API calls (4xx) are the app asking "am I signed in?" and are left out.
+ */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) return;
+    errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}
