@@ -7,7 +7,7 @@
 import { loadConfig, ConfigError } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { DataFolderInUseError } from './db/data-lock.ts';
-import { runCommand, USAGE, type CommandResult } from './cli/commands.ts';
+import { prepareCommand, runCommand, USAGE, type CommandResult } from './cli/commands.ts';
 import { sendToAdminSocket } from './cli/admin-socket.ts';
 
 async function readStdin(): Promise<string> {
@@ -22,12 +22,18 @@ async function execute(argv: string[]): Promise<CommandResult> {
   }
   const config = loadConfig();
   const stdin = argv.includes('--password-stdin') ? await readStdin() : null;
+  // Wrong arguments are told before any database is opened.
+  const prepared = prepareCommand(argv, stdin);
+  if (typeof prepared !== 'function') return prepared;
   if (!config.databaseUrl) {
     const viaServer = await sendToAdminSocket(config.dataDir, { argv, stdin });
     if (viaServer) return viaServer;
   }
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
+    // A fresh folder or database has no tables yet: every command but `db …` needs the schema the
+    // server would have created on its first start (on Postgres the migrator takes an advisory lock).
+    if (argv[0] !== 'db') await database.migrate();
     return await runCommand(database, argv, stdin);
   } finally {
     await database.close();
@@ -44,7 +50,10 @@ try {
     process.stderr.write(`watchfloor: ${error.message}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`watchfloor: ${(error as Error).message}\n`);
+    // A failed query's message carries its SQL and parameters (password hashes among them): say only why it failed.
+    const cause = (error as { cause?: unknown }).cause;
+    const reason = cause instanceof Error ? cause.message : String((error as Error).message).split('\n')[0];
+    process.stderr.write(`watchfloor: ${reason}\n`);
     process.exitCode = 1;
   }
 }

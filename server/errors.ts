@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatIssue } from '../src/lib/protocol/ingest.ts';
 import { STATUS_OF, type ErrorBody, type ErrorCode } from '../src/lib/protocol/errors.ts';
 
 /** A failure the client is allowed to see: a known code and a message written for people. */
@@ -18,18 +19,10 @@ export class DomainError extends Error {
   }
 }
 
-/** Turns a zod issue path into `alerts[3].startsAt`. */
-export function issuePath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
-}
-
 /** Parses `input` with `schema` or throws a validation_failed DomainError naming the first bad field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what = 'body'): z.infer<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issuePath(issue.path);
-  throw new DomainError('validation_failed', `${path ? `${what}.${path}` : what}: ${issue.message}`, path || undefined);
+  const { path, message } = formatIssue(result.error);
+  throw new DomainError('validation_failed', `${path ? `${what}.${path}` : what}: ${message}`, path || undefined);
 }

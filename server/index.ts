@@ -23,7 +23,7 @@ import { ChangeWriter } from './engine/change-writer.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { ingestRoutes } from './api/ingest-routes.ts';
-import { incidentRoutes } from './api/incident-routes.ts';
+import { incidentRoutes, infoRoutes } from './api/incident-routes.ts';
 import { pruneSignals } from './db/incident-store.ts';
 import { rebuildDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 
@@ -56,6 +56,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     healthRoutes(app, context);
     ingestRoutes(app, context, pipeline);
     incidentRoutes(app, context);
+    infoRoutes(app, context);
 
     await ensureFirstAdmin(database.db, print);
     let demo: Demo | null = null;
@@ -66,6 +67,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           if (demo) await demo.reset();
           else await rebuildDemoEstate(database.db);
         },
+        userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
       });
     }
     await app.listen({ port: config.port, host: config.host });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { sql } from 'drizzle-orm';
 import type { AppContext } from '../http/app-context.ts';
 import { parseOrThrow } from '../errors.ts';
 import { openIncidentSnapshot } from '../db/incident-store.ts';
@@ -12,5 +13,13 @@ export function incidentRoutes(app: FastifyInstance, { database }: AppContext): 
     const { client } = parseOrThrow(listQuery, request.query, 'query');
     // TODO(#4): restrict to the clients the user may see; filters and paging.
     return openIncidentSnapshot(database, client ?? null);
+  });
+}
+
+/** What the app needs to know about this server: whether demo data is present (every screen labels it). */
+export function infoRoutes(app: FastifyInstance, { database }: AppContext): void {
+  app.get('/api/v1/info', async () => {
+    const [{ demo }] = await database.rows<{ demo: boolean }>(sql`select exists (select 1 from clients where is_demo) as demo`);
+    return { demo };
   });
 }

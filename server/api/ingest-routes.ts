@@ -1,15 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
-import type { z } from 'zod';
 import type { AppContext } from '../http/app-context.ts';
 import { sources, type SourceFormat } from '../db/schema/index.ts';
 import { hashToken } from '../auth/tokens.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, parseOrThrow } from '../errors.ts';
 import { BODY_LIMIT } from '../http/create-http.ts';
 import {
   alertmanagerPayload,
-  formatIssue,
   genericPayload,
   grafanaPayload,
   pagerdutyEvent,
@@ -104,13 +102,6 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
     return { ...source.mapping, defaultClient: source.defaultClient };
   }
 
-  function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-    const result = schema.safeParse(body);
-    if (result.success) return result.data;
-    const { path, message } = formatIssue(result.error);
-    throw new DomainError('validation_failed', `${path || 'body'}: ${message}`, path || undefined);
-  }
-
   async function commit(source: SourceRow, signals: Signal[]): Promise<void> {
     // Client slugs are lowercase; a label saying ACME means the client acme.
     for (const s of signals) if (s.client) s.client = s.client.toLowerCase();
@@ -137,21 +128,21 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
     });
 
     scope.post('/api/v1/ingest/alertmanager', routeConfig('alertmanager'), async (request) => {
-      const payload = parse(alertmanagerPayload, request.body);
+      const payload = parseOrThrow(alertmanagerPayload, request.body);
       const signals = normaliseAlertmanager(payload, mappingOf(request.ingestSource!), new Date());
       await commit(request.ingestSource!, signals);
       return { status: 'committed', signals: signals.length };
     });
 
     scope.post('/api/v1/ingest/grafana', routeConfig('grafana'), async (request) => {
-      const payload = parse(grafanaPayload, request.body);
+      const payload = parseOrThrow(grafanaPayload, request.body);
       const signals = normaliseGrafana(payload, mappingOf(request.ingestSource!), new Date());
       await commit(request.ingestSource!, signals);
       return { status: 'committed', signals: signals.length };
     });
 
     scope.post('/api/v1/ingest/generic', routeConfig('generic'), async (request) => {
-      const payload = parse(genericPayload, request.body);
+      const payload = parseOrThrow(genericPayload, request.body);
       const signals = normaliseGeneric(payload, mappingOf(request.ingestSource!), new Date());
       await commit(request.ingestSource!, signals);
       return { status: 'committed', signals: signals.length };
@@ -171,7 +162,7 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
         });
       });
       pd.post('/v2/enqueue', routeConfig('pagerduty'), async (request, reply) => {
-        const event = parse(pagerdutyEvent, request.body);
+        const event = parseOrThrow(pagerdutyEvent, request.body);
         const signals = normalisePagerduty(event, mappingOf(request.ingestSource!), new Date());
         await commit(request.ingestSource!, signals);
         return reply.status(202).send({ status: 'success', message: 'Event processed', dedup_key: pagerdutyDedupKey(event) });

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/app-context.ts';
 import { parseOrThrow } from '../errors.ts';
-import { addSource, createSourceRequest, listSources } from '../ingest/sources.ts';
+import { addSource, listSources } from '../ingest/sources.ts';
+import { createSourceRequest } from '../../src/lib/protocol/api.ts';
 
 /** Inbound integrations: admins list them and create them (the token is shown once). */
 export function sourceRoutes(app: FastifyInstance, { database }: AppContext): void {

@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
-import { runCommand, type CommandResult } from './commands.ts';
+import { runCommand, type CommandHooks, type CommandResult } from './commands.ts';
 
 /** The admin socket's path: beside the PGlite data, so whoever may read the data may run commands. */
 export function adminSocketPath(dataDir: string): string {
@@ -30,7 +30,7 @@ export async function startAdminSocket(
   dataDir: string,
   database: Database,
   log: FastifyBaseLogger,
-  hooks: Parameters<typeof runCommand>[3] = {},
+  hooks: CommandHooks = {},
 ): Promise<AdminSocket> {
   const socketPath = adminSocketPath(dataDir);
   fs.rmSync(socketPath, { force: true }); // a leftover from a killed server (we hold the data lock)

@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Database } from '../db/database.ts';
-import { createUserRequest, password as passwordSchema, email as emailSchema } from '../../src/lib/protocol/api.ts';
+import { createSourceRequest, createUserRequest, password as passwordSchema, email as emailSchema } from '../../src/lib/protocol/api.ts';
 import { addUser, listUsers, resetPassword } from '../auth/users.ts';
-import { addSource, createSourceRequest, listSources } from '../ingest/sources.ts';
+import { addSource, listSources } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { rebuildDemoEstate } from '../demo/demo-estate.ts';
 
@@ -54,21 +54,27 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   return [line(columns), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
 }
 
+/** What a running server lends a command: the user's open sockets, the live demo generator. */
+export interface CommandHooks {
+  resetDemo?: () => Promise<void>;
+  /** A user's sessions were ended (password reset): close their open sockets too. */
+  userRevoked?: (userId: string) => void;
+}
+
+/** A command whose arguments are valid; it still needs a database to run. */
+export type PreparedCommand = (database: Database, hooks: CommandHooks) => Promise<CommandResult>;
+
+const ok = (value: unknown, text: string, json: boolean | undefined): CommandResult => ({
+  code: 0,
+  stdout: (json ? JSON.stringify(value) : text) + '\n',
+  stderr: '',
+});
+
 /**
- * Runs one CLI command against a database. The same function serves the CLI process and the
- * running server's admin socket, so a command behaves the same either way.
+ * Checks a command's arguments without touching any database, so a typo costs nothing.
+ * @returns the command to run, or the usage error to print.
  */
-export async function runCommand(
-  database: Database,
-  argv: string[],
-  stdin: string | null,
-  server: { resetDemo?: () => Promise<void> } = {},
-): Promise<CommandResult> {
-  const out = (value: unknown, text: string, json: boolean | undefined): CommandResult => ({
-    code: 0,
-    stdout: (json ? JSON.stringify(value) : text) + '\n',
-    stderr: '',
-  });
+export function prepareCommand(argv: string[], stdin: string | null): PreparedCommand | CommandResult {
   const passwordFromStdin = (values: { 'password-stdin'?: boolean }) => {
     if (!values['password-stdin']) return undefined;
     const pw = (stdin ?? '').replace(/\r?\n$/, '');
@@ -77,7 +83,6 @@ export async function runCommand(
   try {
     const [group, action, ...rest] = argv;
     const key = `${group ?? ''} ${action ?? ''}`.trim();
-    const { db } = database;
     switch (key) {
       case 'user add': {
         const v = parse(rest, { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
@@ -86,63 +91,99 @@ export async function runCommand(
           { email: required(v, 'email'), name: required(v, 'name'), role: required(v, 'role'), password: passwordFromStdin(v) },
           'arguments',
         );
-        const created = await addUser(db, input);
-        const text = `Created ${created.user.role} ${created.user.email} (${created.user.id})` + (created.oneTimePassword ? `\nOne-time password (shown once; must be changed at first sign-in): ${created.oneTimePassword}` : '');
-        return out({ id: created.user.id, email: created.user.email, role: created.user.role, ...(created.oneTimePassword ? { oneTimePassword: created.oneTimePassword } : {}) }, text, v.json);
+        return async ({ db }) => {
+          const created = await addUser(db, input);
+          const text = `Created ${created.user.role} ${created.user.email} (${created.user.id})` + (created.oneTimePassword ? `\nOne-time password (shown once; must be changed at first sign-in): ${created.oneTimePassword}` : '');
+          return ok({ id: created.user.id, email: created.user.email, role: created.user.role, ...(created.oneTimePassword ? { oneTimePassword: created.oneTimePassword } : {}) }, text, v.json);
+        };
       }
       case 'user reset-password': {
         const v = parse(rest, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
         const emailValue = parseOrThrow(emailSchema, required(v, 'email'), 'email');
-        const result = await resetPassword(db, emailValue, passwordFromStdin(v));
-        const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
-        return out({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
+        const newPassword = passwordFromStdin(v);
+        return async ({ db }, hooks) => {
+          const result = await resetPassword(db, emailValue, newPassword);
+          hooks.userRevoked?.(result.user.id);
+          const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
+          return ok({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
+        };
       }
       case 'user list': {
         const v = parse(rest, {});
-        const users = await listUsers(db);
-        return out(users, table(users.map((u) => ({ ...u, disabled: u.disabled ? 'yes' : '' })), ['email', 'name', 'role', 'disabled', 'id']), v.json);
+        return async ({ db }) => {
+          const users = await listUsers(db);
+          return ok(users, table(users.map((u) => ({ ...u, disabled: u.disabled ? 'yes' : '' })), ['email', 'name', 'role', 'disabled', 'id']), v.json);
+        };
       }
       case 'source add': {
         const v = parse(rest, { name: { type: 'string' }, format: { type: 'string' }, client: { type: 'string' } });
         const input = parseOrThrow(createSourceRequest, { name: required(v, 'name'), format: required(v, 'format'), client: v.client }, 'arguments');
-        const { source, token } = await addSource(db, input);
-        return out({ id: source.id, token }, `Created ${source.format} source ${source.name} (${source.id})\nToken (shown once, store it in the sender): ${token}`, v.json);
+        return async ({ db }) => {
+          const { source, token } = await addSource(db, input);
+          return ok({ id: source.id, token }, `Created ${source.format} source ${source.name} (${source.id})\nToken (shown once, store it in the sender): ${token}`, v.json);
+        };
       }
       case 'source list': {
         const v = parse(rest, {});
-        const list = await listSources(db);
-        return out(list, table(list.map((s) => ({ ...s, token: `${s.tokenPrefix}…`, client: s.defaultClient ?? '' })), ['name', 'format', 'client', 'token', 'id']), v.json);
+        return async ({ db }) => {
+          const list = await listSources(db);
+          return ok(list, table(list.map((s) => ({ ...s, token: `${s.tokenPrefix}…`, client: s.defaultClient ?? '' })), ['name', 'format', 'client', 'token', 'id']), v.json);
+        };
       }
       case 'demo reset': {
         const v = parse(rest, {});
-        // A running server rebuilds it and streams with fresh tokens; otherwise the next start will.
-        await (server.resetDemo ? server.resetDemo() : rebuildDemoEstate(db));
-        return out({ reset: true }, 'The demo estate was rebuilt.', v.json);
+        return async ({ db }, hooks) => {
+          // A running server rebuilds it and streams with fresh tokens; otherwise the next start will.
+          await (hooks.resetDemo ? hooks.resetDemo() : rebuildDemoEstate(db));
+          return ok({ reset: true }, 'The demo estate was rebuilt.', v.json);
+        };
       }
       case 'db migrate': {
         const v = parse(rest, {});
-        await database.migrate();
-        const status = await database.migrationStatus();
-        return out(status, `Migrations applied: ${status.applied} of ${status.known}`, v.json);
+        return async (database) => {
+          await database.migrate();
+          const status = await database.migrationStatus();
+          return ok(status, `Migrations applied: ${status.applied} of ${status.known}`, v.json);
+        };
       }
       case 'db status': {
         const v = parse(rest, {});
-        const status = await database.migrationStatus();
-        const text = `database: ${database.kind}\nmigrations applied: ${status.applied} of ${status.known}${status.applied < status.known ? ' (run `watchfloor db migrate`)' : ' (up to date)'}`;
-        return out({ database: database.kind, ...status }, text, v.json);
+        return async (database) => {
+          const status = await database.migrationStatus();
+          const text = `database: ${database.kind}\nmigrations applied: ${status.applied} of ${status.known}${status.applied < status.known ? ' (run `watchfloor db migrate`)' : ' (up to date)'}`;
+          return ok({ database: database.kind, ...status }, text, v.json);
+        };
       }
       default:
         throw new UsageError(`unknown command: ${key}`);
     }
   } catch (error) {
-    const json = argv.includes('--json');
-    const fail = (code: number, message: string, usage: boolean): CommandResult => ({
-      code,
-      stdout: '',
-      stderr: json ? JSON.stringify({ error: message }) + '\n' : `watchfloor: ${message}\n${usage ? `\n${USAGE}\n` : ''}`,
-    });
-    if (error instanceof UsageError) return fail(2, error.message, true);
-    if (error instanceof DomainError) return fail(error.code === 'validation_failed' ? 2 : 1, error.message, false);
-    throw error;
+    return failure(argv, error);
+  }
+}
+
+function failure(argv: string[], error: unknown): CommandResult {
+  const json = argv.includes('--json');
+  const fail = (code: number, message: string, usage: boolean): CommandResult => ({
+    code,
+    stdout: '',
+    stderr: json ? JSON.stringify({ error: message }) + '\n' : `watchfloor: ${message}\n${usage ? `\n${USAGE}\n` : ''}`,
+  });
+  if (error instanceof UsageError) return fail(2, error.message, true);
+  if (error instanceof DomainError) return fail(error.code === 'validation_failed' ? 2 : 1, error.message, false);
+  throw error;
+}
+
+/**
+ * Runs one CLI command against a database. The same function serves the CLI process and the
+ * running server's admin socket, so a command behaves the same either way.
+ */
+export async function runCommand(database: Database, argv: string[], stdin: string | null, hooks: CommandHooks = {}): Promise<CommandResult> {
+  const prepared = prepareCommand(argv, stdin);
+  if (typeof prepared !== 'function') return prepared;
+  try {
+    return await prepared(database, hooks);
+  } catch (error) {
+    return failure(argv, error);
   }
 }

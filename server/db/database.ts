@@ -32,8 +32,6 @@ export interface DatabaseOptions {
   /** postgres://… or null for embedded PGlite in dataDir; 'memory://' for an in-memory PGlite. */
   url: string | null;
   dataDir: string;
-  /** Called with each query's duration, for metrics. */
-  onQuery?: (seconds: number) => void;
 }
 
 /** Opens the configured database: embedded PGlite (locked to this process) or Postgres via postgres.js. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -37,7 +37,7 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
     // Errors raised before routing (a URL that is not valid percent-encoding) get the same JSON shape and codes.
     frameworkErrors: (error, _request, reply) => {
       const known = toDomainError(error);
-      void reply.status(known.status).send(known.toBody());
+      void (reply as FastifyReply).status(known.status).send(known.toBody());
     },
   });
   app.decorateRequest('session', null);
@@ -58,8 +58,15 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
       new DomainError('rate_limited', `too many requests: try again in ${Math.ceil(context.ttl / 1000)} s`),
   });
 
+  // During a graceful stop, a request already in flight gets its answer and then its connection closes:
+  // left open (keep-alive, 72 s in Fastify), it would hold the stop until the client lets go.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (closing) void reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

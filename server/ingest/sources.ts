@@ -1,38 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { asc } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { SOURCE_FORMATS, sources } from '../db/schema/index.ts';
+import { sources } from '../db/schema/index.ts';
+import type { CreateSourceRequest, SourceDto } from '../../src/lib/protocol/api.ts';
 import { DomainError } from '../errors.ts';
 import { hashToken, newSecret } from '../auth/tokens.ts';
-
-export const createSourceRequest = z.object({
-  name: z.string().trim().min(1).max(100),
-  format: z.enum(SOURCE_FORMATS),
-  client: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a client slug (lowercase letters, digits, dashes)')
-    .optional(),
-  clientLabel: z.string().min(1).max(100).optional(),
-  nodeLabel: z.string().min(1).max(100).optional(),
-  groupBy: z.array(z.string().min(1).max(100)).max(10).optional(),
-  rateLimitPerMinute: z.number().int().positive().max(1_000_000).optional(),
-  hmacSecret: z.string().min(8).max(256).optional(),
-});
-export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
-
-export interface SourceDto {
-  id: string;
-  name: string;
-  format: (typeof SOURCE_FORMATS)[number];
-  tokenPrefix: string;
-  defaultClient: string | null;
-  mapping: { clientLabel: string; nodeLabel: string; groupBy: string[] };
-  rateLimitPerMinute: number | null;
-  enabled: boolean;
-  createdAt: string;
-}
 
 function toDto(row: typeof sources.$inferSelect): SourceDto {
   return {

@@ -13,7 +13,12 @@ interface RoomChain {
   lastSent: number;
   pending: IncidentChange[];
   timer: ReturnType<typeof setTimeout> | null;
+  /** When a socket was last seen in this room (epoch ms). */
+  lastMemberAt: number;
 }
+
+/** Fallback when the server runs without connection-state recovery. */
+const NO_RECOVERY_MS = 0;
 
 /**
  * Snapshot, then ordered deltas (DESIGN principle 2). Each (scope, mode) is one room and one chain
@@ -38,14 +43,18 @@ export class IncidentFeed {
     socket.on('incidents:subscribe', async (request, ack) => {
       if (typeof ack !== 'function') return;
       const mode = request?.mode;
-      const client = request?.scope?.client ?? null;
-      if ((mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length > 64))) {
+      const scope: unknown = request?.scope;
+      // scope must be an object: a string or array scope used to subscribe to every client
+      const scopeOk = typeof scope === 'object' && scope !== null && !Array.isArray(scope);
+      const client = scopeOk ? ((scope as { client?: unknown }).client ?? null) : null;
+      if (!scopeOk || (mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length === 0 || client.length > 64))) {
         return ack({ ok: false, code: 'validation_failed', message: 'subscribe needs { scope: { client? }, mode: "console" | "screen" }' });
       }
       // TODO(#4): users restricted to some clients may only subscribe within them.
       for (const room of socket.rooms) if (room.startsWith('feed:')) await socket.leave(room);
       // Join first, snapshot second: deltas that overtake the snapshot carry ids it already has, and the client drops them.
       await socket.join(rooms.feed(mode, client));
+      this.#chain(rooms.feed(mode, client)).lastMemberAt = Date.now();
       try {
         const snapshot = await openIncidentSnapshot(this.#database, client);
         socket.emit('incidents:snapshot', snapshot);
@@ -55,6 +64,25 @@ export class IncidentFeed {
         ack({ ok: false, code: 'internal', message: 'could not read the incidents' });
       }
     });
+    // A socket that drops may come back through connection-state recovery into the same rooms and
+    // expects what was broadcast meanwhile: remember when its rooms last had it.
+    socket.on('disconnecting', () => {
+      for (const room of socket.rooms) if (room.startsWith('feed:')) this.#chain(room).lastMemberAt = Date.now();
+    });
+  }
+
+  #chain(room: string): RoomChain {
+    let chain = this.#chains.get(room);
+    if (!chain) {
+      chain = { lastSent: 0, pending: [], timer: null, lastMemberAt: 0 };
+      this.#chains.set(room, chain);
+    }
+    return chain;
+  }
+
+  /** How long a disconnected socket may come back with its rooms and missed packets. */
+  #recoveryMs(): number {
+    return this.#realtime.io._opts.connectionStateRecovery?.maxDisconnectionDuration ?? NO_RECOVERY_MS;
   }
 
   /** Called after commit with the changes in change-id order. */
@@ -75,10 +103,15 @@ export class IncidentFeed {
   }
 
   #enqueue(room: string, mode: FeedMode, changes: IncidentChange[]): void {
-    const chain = this.#chains.get(room) ?? { lastSent: 0, pending: [], timer: null };
-    this.#chains.set(room, chain);
-    if (!this.#realtime.io.of('/').adapter.rooms.has(room)) {
-      // Nobody listens: skip the work, but keep the chain's position so a later delta's prev stays honest.
+    const chain = this.#chain(room);
+    if (this.#realtime.io.of('/').adapter.rooms.has(room)) chain.lastMemberAt = Date.now();
+    else if (Date.now() - chain.lastMemberAt > this.#recoveryMs()) {
+      // Nobody listens, nor can come back to it: skip the work, but keep the chain's position so a later
+      // delta's prev stays honest. (Skipping while a socket could still recover lost it the broadcasts it
+      // missed: a wall that blipped kept showing a resolved incident until its scope changed again.)
+      if (chain.timer) clearTimeout(chain.timer);
+      chain.timer = null;
+      chain.pending = [];
       chain.lastSent = changes[changes.length - 1].changeId;
       return;
     }

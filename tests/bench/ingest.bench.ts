@@ -103,6 +103,9 @@ function makeBatchFactory() {
   };
 }
 
+/** Every marker is a new incident, unique across phases, so its first delta is unambiguous. */
+let markerSeq = 0;
+
 interface PhaseResult {
   signalsPerSecond: number;
   p50: number;
@@ -129,7 +132,6 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   const makeBatch = makeBatchFactory();
   let committed = 0;
   let failed = 0;
-  let markers = 0;
   const deadline = performance.now() + seconds * 1000;
   const interval = options.rate ? (options.batch / options.rate) * 1000 : 0;
   const worker = async (w: number) => {
@@ -140,7 +142,7 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         next += interval * options.concurrency;
       }
-      const marker = `Marker${process.pid}x${markers++}`;
+      const marker = `Marker${process.pid}x${markerSeq++}`;
       const body = JSON.stringify(makeBatch(options.batch, marker));
       sentAt.set(marker, performance.now());
       const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });

@@ -140,7 +140,7 @@ describe.each(DATABASES)('ingest formats on $name', (database) => {
   });
 
   it('PagerDuty: a trigger without dedup_key gets one back, and the same trigger again dedups onto it', async () => {
-    const event = { ...fixture('pagerduty-trigger'), routing_key: tokens.pagerduty, dedup_key: undefined };
+    const event: Record<string, unknown> = { ...fixture('pagerduty-trigger'), routing_key: tokens.pagerduty, dedup_key: undefined };
     event.payload = { ...(event.payload as object), summary: 'Disk full on nas-01', class: 'disk' };
     const first = await post(server, '/v2/enqueue', JSON.stringify(event));
     const second = await post(server, '/v2/enqueue', JSON.stringify(event));

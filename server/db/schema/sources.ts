@@ -1,7 +1,8 @@
 import { boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-export const SOURCE_FORMATS = ['alertmanager', 'grafana', 'pagerduty', 'generic'] as const;
-export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+import { SOURCE_FORMATS } from '../../../src/lib/protocol/api.ts';
+
+export { SOURCE_FORMATS, type SourceFormat } from '../../../src/lib/protocol/api.ts';
 
 /** An inbound integration. Its bearer token is stored only as a sha256 hash. */
 export const sources = pgTable('sources', {

@@ -65,3 +65,37 @@ export interface CreatedUserDto {
   /** Present only when the server generated it; shown once. */
   oneTimePassword?: string;
 }
+
+/** The webhook formats Watchfloor accepts. */
+export const SOURCE_FORMATS = ['alertmanager', 'grafana', 'pagerduty', 'generic'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+export const createSourceRequest = z.object({
+  name: z.string().trim().min(1).max(100),
+  format: z.enum(SOURCE_FORMATS),
+  client: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a client slug (lowercase letters, digits, dashes)')
+    .optional(),
+  clientLabel: z.string().min(1).max(100).optional(),
+  nodeLabel: z.string().min(1).max(100).optional(),
+  groupBy: z.array(z.string().min(1).max(100)).max(10).optional(),
+  rateLimitPerMinute: z.number().int().positive().max(1_000_000).optional(),
+  /** Grafana only: verify its HMAC signature header with this secret. */
+  hmacSecret: z.string().min(8).max(256).optional(),
+});
+export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
+
+/** An inbound integration as the server lists it: the token itself is never sent again, only its prefix. */
+export interface SourceDto {
+  id: string;
+  name: string;
+  format: SourceFormat;
+  tokenPrefix: string;
+  defaultClient: string | null;
+  mapping: { clientLabel: string; nodeLabel: string; groupBy: string[] };
+  rateLimitPerMinute: number | null;
+  enabled: boolean;
+  createdAt: string;
+}
