@@ -166,15 +166,57 @@ export async function insertSignals(database: Database, tx: Tx, sourceId: string
   );
 }
 
-export async function upsertAlerts(database: Database, tx: Tx, alerts: AlertRecord[]): Promise<void> {
-  if (alerts.length === 0) return;
+/**
+ * True when only the sighting moved (lastSeenAt, count): Alertmanager's repeat notifications, most of
+ * a storm's traffic. Those rows take a narrow update instead of a rewrite of every column.
+ */
+export function onlySeenAgain(before: AlertRecord | undefined, after: AlertRecord): boolean {
+  if (!before) return false;
+  return (
+    before.id === after.id &&
+    before.incidentId === after.incidentId &&
+    before.status === after.status &&
+    before.severity === after.severity &&
+    before.summary === after.summary &&
+    before.client === after.client &&
+    before.node === after.node &&
+    before.startsAt.getTime() === after.startsAt.getTime() &&
+    before.endsAt?.getTime() === after.endsAt?.getTime() &&
+    before.resolvedAt?.getTime() === after.resolvedAt?.getTime() &&
+    sameStrings(before.labels, after.labels) &&
+    sameStrings(before.annotations, after.annotations) &&
+    JSON.stringify(before.links) === JSON.stringify(after.links)
+  );
+}
+
+/** Key order does not count: jsonb gives keys back in its own order. */
+function sameStrings(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** Writes the engine's alerts: new or changed ones in full, those only seen again with a narrow update. */
+export async function upsertAlerts(database: Database, tx: Tx, alerts: AlertRecord[], before: Map<string, AlertRecord> = new Map()): Promise<void> {
+  const seenAgain = alerts.filter((a) => onlySeenAgain(before.get(a.fingerprint), a));
+  const rewritten = seenAgain.length === 0 ? alerts : alerts.filter((a) => !onlySeenAgain(before.get(a.fingerprint), a));
+  if (seenAgain.length > 0) {
+    await database.rows(
+      sql`update alerts a set last_seen_at = x."lastSeenAt", count = x."count"
+          from jsonb_to_recordset(${json(seenAgain.map((a) => ({ id: a.id, lastSeenAt: a.lastSeenAt, count: a.count })))})
+            as x("id" uuid, "lastSeenAt" timestamptz, "count" int)
+          where a.id = x."id"`,
+      tx,
+    );
+  }
+  if (rewritten.length === 0) return;
   await database.rows(
     sql`insert into alerts (id, source_id, fingerprint, incident_id, status, severity, summary, labels, annotations, links,
           client, node, starts_at, ends_at, first_seen_at, last_seen_at, resolved_at, count)
         select x."id", x."sourceId", x."fingerprint", x."incidentId", x."status", x."severity", x."summary", x."labels",
           x."annotations", x."links", x."client", x."node", x."startsAt", x."endsAt", x."firstSeenAt", x."lastSeenAt",
           x."resolvedAt", x."count"
-        from jsonb_to_recordset(${json(alerts)}) as x("id" uuid, "sourceId" uuid, "fingerprint" text, "incidentId" uuid,
+        from jsonb_to_recordset(${json(rewritten)}) as x("id" uuid, "sourceId" uuid, "fingerprint" text, "incidentId" uuid,
           "status" text, "severity" text, "summary" text, "labels" jsonb, "annotations" jsonb, "links" jsonb, "client" text,
           "node" text, "startsAt" timestamptz, "endsAt" timestamptz, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz,
           "resolvedAt" timestamptz, "count" int)

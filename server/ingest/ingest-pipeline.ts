@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Tx } from '../db/database.ts';
 import { processSignals } from '../engine/process-signals.ts';
 import { groupKeyFor } from '../engine/grouping.ts';
+import { condenseTimeline } from '../engine/condense-timeline.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
 import {
@@ -115,8 +116,8 @@ export class IngestPipeline {
       });
       // Incidents first: alerts and timeline rows point at them.
       for (const dto of await upsertIncidents(this.#database, tx, output.incidents)) changedIncidents.set(dto.id, dto);
-      await upsertAlerts(this.#database, tx, output.alerts);
-      await insertTimeline(this.#database, tx, output.timeline);
+      await upsertAlerts(this.#database, tx, output.alerts, state.alerts);
+      await insertTimeline(this.#database, tx, condenseTimeline(output.timeline));
       for (const job of jobs) await insertSignals(this.#database, tx, source.id, job.signals, job.receivedAt);
     }
     const changes = await recordIncidentChanges(this.#database, tx, [...changedIncidents.values()]);

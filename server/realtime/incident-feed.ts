@@ -4,7 +4,7 @@ import { openIncidentSnapshot } from '../db/incident-store.ts';
 import { rooms } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta } from '../../src/lib/protocol/incidents.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
-import type { RealtimeServer, WatchfloorSocket } from './socket-server.ts';
+import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 
 const MODES: FeedMode[] = ['console', 'screen'];
 
@@ -16,9 +16,6 @@ interface RoomChain {
   /** When a socket was last seen in this room (epoch ms). */
   lastMemberAt: number;
 }
-
-/** Fallback when the server runs without connection-state recovery. */
-const NO_RECOVERY_MS = 0;
 
 /**
  * Snapshot, then ordered deltas (DESIGN principle 2). Each (scope, mode) is one room and one chain
@@ -80,11 +77,6 @@ export class IncidentFeed {
     return chain;
   }
 
-  /** How long a disconnected socket may come back with its rooms and missed packets. */
-  #recoveryMs(): number {
-    return this.#realtime.io._opts.connectionStateRecovery?.maxDisconnectionDuration ?? NO_RECOVERY_MS;
-  }
-
   /** Called after commit with the changes in change-id order. */
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
@@ -105,7 +97,7 @@ export class IncidentFeed {
   #enqueue(room: string, mode: FeedMode, changes: IncidentChange[]): void {
     const chain = this.#chain(room);
     if (this.#realtime.io.of('/').adapter.rooms.has(room)) chain.lastMemberAt = Date.now();
-    else if (Date.now() - chain.lastMemberAt > this.#recoveryMs()) {
+    else if (Date.now() - chain.lastMemberAt > RECOVERY_WINDOW_MS) {
       // Nobody listens, nor can come back to it: skip the work, but keep the chain's position so a later
       // delta's prev stays honest. (Skipping while a socket could still recover lost it the broadcasts it
       // missed: a wall that blipped kept showing a resolved incident until its scope changed again.)

@@ -13,6 +13,9 @@ import {
   type SocketData,
 } from '../../src/lib/protocol/events.ts';
 
+/** How long a dropped socket may come back with its rooms and the packets it missed. */
+export const RECOVERY_WINDOW_MS = 2 * 60_000;
+
 export type WatchfloorIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type WatchfloorSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
@@ -40,7 +43,7 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
   const io: WatchfloorIo = new Server(httpServer, {
     serveClient: false,
     // Short blips resume with missed packets; longer gaps get a fresh snapshot (see the spine).
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
     maxHttpBufferSize: 1024 * 1024,
   });
 

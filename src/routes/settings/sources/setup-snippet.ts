@@ -1,4 +1,4 @@
-import type { SourceFormat } from './sources-admin.svelte.ts';
+import type { SourceFormat } from '$lib/protocol/api.ts';
 
 /** How each format is called in the tools that send it. */
 export const FORMAT_LABEL: Record<SourceFormat, string> = {
