@@ -40,13 +40,15 @@ export function sessionRoutes(app: FastifyInstance, { config, database, metrics,
     },
   );
 
-  app.get('/api/v1/session', async (request) => {
+  const temporary = { config: { temporaryPasswordAllowed: true } };
+
+  app.get('/api/v1/session', temporary, async (request) => {
     const session = sessionOf(request);
     const response: SessionResponse = { user: session.user, expiresAt: session.expiresAt.toISOString() };
     return response;
   });
 
-  app.delete('/api/v1/session', async (request, reply) => {
+  app.delete('/api/v1/session', temporary, async (request, reply) => {
     const session = sessionOf(request);
     await deleteSession(db, session.tokenHash);
     realtime.endSession(session.tokenHash, 'signed_out');
@@ -54,7 +56,7 @@ export function sessionRoutes(app: FastifyInstance, { config, database, metrics,
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/session/password', async (request, reply) => {
+  app.post('/api/v1/session/password', temporary, async (request, reply) => {
     const session = sessionOf(request);
     const body = parseOrThrow(changePasswordRequest, request.body);
     const [user] = await db.select().from(users).where(eq(users.id, session.user.id));

@@ -19,6 +19,10 @@ export function installAuthentication(app: FastifyInstance, db: Db): void {
     const token = request.cookies[SESSION_COOKIE];
     const session = token ? await findSession(db, token) : null;
     if (!session) throw new DomainError('unauthenticated', 'sign in first');
+    // A one-time password was chosen by someone else: until the user picks their own, it opens nothing but that.
+    if (session.user.mustChangePassword && !config.temporaryPasswordAllowed) {
+      throw new DomainError('forbidden', 'choose a new password first (POST /api/v1/session/password)');
+    }
     if (config.role && !hasRole(session.user.role, config.role)) {
       throw new DomainError('forbidden', `this needs the ${config.role} role or higher`);
     }

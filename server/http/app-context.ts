@@ -22,5 +22,7 @@ declare module 'fastify' {
     public?: boolean;
     /** The least role the route needs; any signed-in user when absent. */
     role?: Role;
+    /** Reachable by a session whose one-time password has not been replaced yet (who am I, sign out, change it). */
+    temporaryPasswordAllowed?: boolean;
   }
 }

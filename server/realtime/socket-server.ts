@@ -52,6 +52,7 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
       const token = options.parseCookie(socket.request.headers.cookie ?? '')[SESSION_COOKIE];
       const session = token ? await findSession(options.db, token) : null;
       if (!session) return next(new Error('unauthenticated'));
+      if (session.user.mustChangePassword) return next(new Error('password_change_required'));
       socket.data.userId = session.user.id;
       socket.data.sessionTokenHash = session.tokenHash;
       socket.data.user = session.user;

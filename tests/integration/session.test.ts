@@ -1,3 +1,4 @@
+import { io } from 'socket.io-client';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
@@ -173,6 +174,13 @@ describe.each(DATABASES)('sessions on $name', (database) => {
     const cookie = await server.signIn('otto@example.com', oneTimePassword);
     const before = (await (await getSession(server, cookie)).json()) as { user: { mustChangePassword: boolean } };
     expect(before.user.mustChangePassword).toBe(true);
+    // Until then the one-time password opens nothing else: no data over REST, no socket.
+    const incidentsBefore = await fetch(`${server.url}/api/v1/incidents`, { headers: { cookie } });
+    expect(incidentsBefore.status).toBe(403);
+    expect(((await incidentsBefore.json()) as { error: { message: string } }).error.message).toMatch(/new password/);
+    const refused = io(server.url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false });
+    await expect(new Promise((resolve) => refused.once('connect_error', (e) => resolve(e.message)))).resolves.toBe('password_change_required');
+    refused.close();
     const changed = await fetch(`${server.url}/api/v1/session/password`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json' },
@@ -181,6 +189,7 @@ describe.each(DATABASES)('sessions on $name', (database) => {
     expect(changed.status).toBe(204);
     const after = (await (await getSession(server, cookie)).json()) as { user: { mustChangePassword: boolean } };
     expect(after.user.mustChangePassword).toBe(false);
+    expect((await fetch(`${server.url}/api/v1/incidents`, { headers: { cookie } })).status).toBe(200);
   });
 });
 
