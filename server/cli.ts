@@ -7,7 +7,7 @@
 import { loadConfig, ConfigError } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { DataFolderInUseError } from './db/data-lock.ts';
-import { prepareCommand, runCommand, USAGE, type CommandResult } from './cli/commands.ts';
+import { prepareCommand, runPrepared, USAGE, type CommandResult } from './cli/commands.ts';
 import { sendToAdminSocket } from './cli/admin-socket.ts';
 
 async function readStdin(): Promise<string> {
@@ -34,7 +34,7 @@ async function execute(argv: string[]): Promise<CommandResult> {
     // A fresh folder or database has no tables yet: every command but `db …` needs the schema the
     // server would have created on its first start (on Postgres the migrator takes an advisory lock).
     if (argv[0] !== 'db') await database.migrate();
-    return await runCommand(database, argv, stdin);
+    return await runPrepared(argv, prepared, database);
   } finally {
     await database.close();
   }

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { formatIssue } from '../src/lib/protocol/ingest.ts';
-import { STATUS_OF, type ErrorBody, type ErrorCode } from '../src/lib/protocol/errors.ts';
+import { formatIssue, STATUS_OF, type ErrorBody, type ErrorCode } from '../src/lib/protocol/errors.ts';
 
 /** A failure the client is allowed to see: a known code and a message written for people. */
 export class DomainError extends Error {

@@ -23,7 +23,8 @@ import { ChangeWriter } from './engine/change-writer.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { ingestRoutes } from './api/ingest-routes.ts';
-import { incidentRoutes, infoRoutes } from './api/incident-routes.ts';
+import { incidentRoutes } from './api/incident-routes.ts';
+import { infoRoutes } from './api/info-routes.ts';
 import { pruneSignals } from './db/incident-store.ts';
 import { rebuildDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 
@@ -79,8 +80,10 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         .catch((err: unknown) => app.log.warn({ err }, 'housekeeping failed'));
     }, 3600_000);
     housekeeping.unref();
-    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
-    demo = config.demo ? await startDemo({ database, url: `http://127.0.0.1:${port}`, log: app.log }) : null;
+    const wildcard = config.host === '0.0.0.0' || config.host === '::';
+    const url = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    // The demo posts to its own webhooks: over loopback when listening everywhere, else where we listen.
+    demo = config.demo ? await startDemo({ database, url: wildcard ? `http://127.0.0.1:${port}` : url, log: app.log }) : null;
 
     let stopping: Promise<void> | null = null;
     return {

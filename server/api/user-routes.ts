@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../http/app-context.ts';
 import { createUserRequest, updateUserRequest } from '../../src/lib/protocol/api.ts';
-import { DomainError, parseOrThrow } from '../errors.ts';
+import { parseOrThrow } from '../errors.ts';
 import { addUser, listUsers, resetPassword, updateUser } from '../auth/users.ts';
 
 const idParams = z.object({ id: z.uuid('must be a user id') });
@@ -22,18 +22,14 @@ export function userRoutes(app: FastifyInstance, { database, realtime }: AppCont
   app.patch('/api/v1/users/:id', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const patch = parseOrThrow(updateUserRequest, request.body);
-    const before = (await listUsers(db)).find((u) => u.id === id);
-    const user = await updateUser(db, id, patch);
-    // updateUser ended the sessions of a disabled user or one whose role changed: their sockets go too.
-    if (user.disabled || (before && before.role !== user.role)) realtime.endUser(user.id, 'revoked');
+    const { user, signedOut } = await updateUser(db, id, patch);
+    if (signedOut) realtime.endUser(user.id, 'revoked');
     return { user };
   });
 
   app.post('/api/v1/users/:id/reset-password', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
-    const target = (await listUsers(db)).find((u) => u.id === id);
-    if (!target) throw new DomainError('not_found', 'no such user');
-    const result = await resetPassword(db, target.email);
+    const result = await resetPassword(db, { id });
     realtime.endUser(id, 'revoked');
     return result;
   });

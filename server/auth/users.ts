@@ -52,9 +52,13 @@ export async function countUsers(db: Db): Promise<number> {
 /**
  * Sets a new password (generated and returned once when none is given) and signs the user out everywhere.
  */
-export async function resetPassword(db: Db, email: string, newPassword?: string): Promise<{ user: UserDto; oneTimePassword?: string }> {
-  const user = await findUserByEmail(db, email);
-  if (!user) throw new DomainError('not_found', `no user with email ${email}`, 'email');
+export async function resetPassword(
+  db: Db,
+  who: { email: string } | { id: string },
+  newPassword?: string,
+): Promise<{ user: UserDto; oneTimePassword?: string }> {
+  const user = 'email' in who ? await findUserByEmail(db, who.email) : (await db.select().from(users).where(eq(users.id, who.id)))[0];
+  if (!user) throw 'email' in who ? new DomainError('not_found', `no user with email ${who.email}`, 'email') : new DomainError('not_found', 'no such user');
   const oneTime = newPassword === undefined ? generatePassword() : undefined;
   const passwordHash = await hashPassword(newPassword ?? oneTime!);
   const [row] = await db.transaction(async (tx) => {
@@ -69,7 +73,7 @@ export async function resetPassword(db: Db, email: string, newPassword?: string)
 }
 
 /** Updates name, role or disabled; refuses to leave the system without an active admin. */
-export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<UserDto> {
+export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<{ user: UserDto; signedOut: boolean }> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     if (!current) throw new DomainError('not_found', 'no such user');
@@ -86,10 +90,10 @@ export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): 
       .set({ ...patch, updatedAt: new Date() })
       .where(eq(users.id, id))
       .returning();
-    if (patch.disabled === true || (patch.role && patch.role !== current.role)) {
-      await tx.delete(sessions).where(eq(sessions.userId, id)); // role or access changed: sign in again
-    }
-    return toUserDto(row);
+    // Role or access changed: sign in again (the caller closes the user's sockets too).
+    const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role);
+    if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
+    return { user: toUserDto(row), signedOut };
   });
 }
 

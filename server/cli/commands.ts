@@ -102,7 +102,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         const emailValue = parseOrThrow(emailSchema, required(v, 'email'), 'email');
         const newPassword = passwordFromStdin(v);
         return async ({ db }, hooks) => {
-          const result = await resetPassword(db, emailValue, newPassword);
+          const result = await resetPassword(db, { email: emailValue }, newPassword);
           hooks.userRevoked?.(result.user.id);
           const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
           return ok({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
@@ -174,16 +174,20 @@ function failure(argv: string[], error: unknown): CommandResult {
   throw error;
 }
 
+/** Runs a command whose arguments were already checked; refusals become messages and exit codes. */
+export async function runPrepared(argv: string[], prepared: PreparedCommand, database: Database, hooks: CommandHooks = {}): Promise<CommandResult> {
+  try {
+    return await prepared(database, hooks);
+  } catch (error) {
+    return failure(argv, error);
+  }
+}
+
 /**
  * Runs one CLI command against a database. The same function serves the CLI process and the
  * running server's admin socket, so a command behaves the same either way.
  */
 export async function runCommand(database: Database, argv: string[], stdin: string | null, hooks: CommandHooks = {}): Promise<CommandResult> {
   const prepared = prepareCommand(argv, stdin);
-  if (typeof prepared !== 'function') return prepared;
-  try {
-    return await prepared(database, hooks);
-  } catch (error) {
-    return failure(argv, error);
-  }
+  return typeof prepared === 'function' ? runPrepared(argv, prepared, database, hooks) : prepared;
 }

@@ -4,7 +4,7 @@
  * run without per-row round trips or the query builder's overhead.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database, Db, Tx } from './database.ts';
+import type { Database, Tx } from './database.ts';
 import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { Severity } from '../../src/lib/domain/severity.ts';
@@ -305,4 +305,3 @@ export async function pruneSignals(database: Database, olderThan: Date, chunk = 
   }
 }
 
-export type { Db };

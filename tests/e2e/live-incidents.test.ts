@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
 
 describe.skipIf(!browserAvailable)(`incidents arrive live in the console${skipReason ? ` (${skipReason})` : ''}`, () => {
   let server: TestServer;
@@ -20,44 +21,16 @@ describe.skipIf(!browserAvailable)(`incidents arrive live in the console${skipRe
     await server?.dispose();
   });
 
-  function alertmanager(status: 'firing' | 'resolved', summary: string) {
-    return fetch(`${server.url}/api/v1/ingest/alertmanager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        version: '4',
-        groupKey: '{}:{alertname="CoreSwitchDown"}',
-        truncatedAlerts: 0,
-        status,
-        receiver: 'watchfloor',
-        groupLabels: { alertname: 'CoreSwitchDown' },
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager.example',
-        alerts: [
-          {
-            status,
-            labels: { alertname: 'CoreSwitchDown', severity: 'critical', client: 'acme', instance: 'core-sw-01' },
-            annotations: { summary },
-            startsAt: '2026-11-20T10:00:00Z',
-            endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-11-20T10:05:00Z',
-            generatorURL: 'http://prometheus.example/graph',
-            fingerprint: 'e2e-core-sw-01',
-          },
-        ],
-      }),
-    });
-  }
+  const alertmanager = (status: 'firing' | 'resolved', summary: string) =>
+    postAlertmanager(server.url, token, [
+      { name: 'CoreSwitchDown', severity: 'critical', client: 'acme', instance: 'core-sw-01', status, summary, fingerprint: 'e2e-core-sw-01' },
+    ]);
 
   it('shows a posted Alertmanager alert within 2 s, as text, and removes it when it resolves', async () => {
     const user = await server.addUser('nadia@example.com', 'engineer', 'Nadia');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors = collectPageErrors(page);
+    const { context, page, errors } = await newPage(browser);
     await page.goto(`${server.url}/login`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInThroughForm(page, user.email, user.password);
     await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
     await page.getByTestId('incident-list-empty').waitFor();
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
 
 describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${skipReason})` : ''}`, () => {
   let server: TestServer;
@@ -18,46 +19,11 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
   });
 
   async function signedInPage(email: string, password: string, next: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const errors = collectPageErrors(page);
-    await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === next);
-    return { context, page, errors };
-  }
-
-  /** A minimal Alertmanager v4 webhook, as Alertmanager posts it. */
-  function alertmanagerWebhook(token: string): Promise<Response> {
-    return fetch(`${server.url}/api/v1/ingest/alertmanager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        version: '4',
-        groupKey: '{}:{alertname="HighCPU"}',
-        truncatedAlerts: 0,
-        status: 'firing',
-        receiver: 'watchfloor',
-        groupLabels: { alertname: 'HighCPU' },
-        commonLabels: { alertname: 'HighCPU', severity: 'critical' },
-        commonAnnotations: {},
-        externalURL: 'https://alertmanager.acme.example',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'HighCPU', severity: 'critical', instance: 'core-sw-01' },
-            annotations: { summary: 'CPU above 95% on core-sw-01' },
-            startsAt: '2025-03-01T08:15:00Z',
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'https://prometheus.acme.example/graph',
-            fingerprint: 'a1b2c3d4e5f60718',
-          },
-        ],
-      }),
-    });
+    const opened = await newPage(browser);
+    await opened.page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
+    await signInThroughForm(opened.page, email, password);
+    await opened.page.waitForURL((url) => url.pathname === next);
+    return opened;
   }
 
   it('lets an admin add an Alertmanager source whose token, shown once, is accepted by the webhook', async () => {
@@ -91,6 +57,15 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     expect(snippet).toContain(`url: ${server.url}/api/v1/ingest/alertmanager`);
     expect(snippet).toContain(`credentials: ${token}`);
 
+    // The copy buttons put exactly that on the clipboard, and say so.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await reveal.getByRole('button', { name: 'Copy', exact: true }).click();
+    await reveal.getByText('Copied to the clipboard.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(token);
+    await reveal.getByRole('button', { name: 'Copy snippet' }).click();
+    await reveal.getByText('Snippet copied.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(snippet);
+
     const row = page.locator('[data-testid="source-row"][data-name="Prometheus EU-West"]');
     const rowText = await row.innerText();
     expect(rowText).toContain(`${token.slice(0, 8)}…`);
@@ -99,7 +74,7 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     await screenshot(page, 'sources-token-shown');
 
     // Alertmanager posting with the token copied from the page is accepted.
-    const accepted = await alertmanagerWebhook(token);
+    const accepted = await postAlertmanager(server.url, token, [{ name: 'HighCPU', client: 'acme', instance: 'core-sw-01', severity: 'critical' }]);
     expect(accepted.status).toBe(200);
     await expect(accepted.json()).resolves.toMatchObject({ status: 'committed', signals: 1 });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
 
 describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReason ? ` (${skipReason})` : ''}`, () => {
   let server: TestServer;
@@ -18,24 +18,11 @@ describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReas
     await server?.dispose();
   });
 
-  async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    return { context, page, errors: collectPageErrors(page) };
-  }
-
-  async function signInThroughForm(page: Page, email: string, password: string): Promise<void> {
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-
   const live = (page: Page) => page.locator('[data-testid="connection"][data-status="live"]');
 
   it('sends a visitor to sign in, then shows the console with a live connection', async () => {
     const erin = await server.addUser('erin@example.com', 'engineer', 'Erin Okafor');
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await newPage(browser);
 
     await page.goto(`${server.url}/`);
     await page.waitForURL(/\/login\?next=%2F$/);
@@ -60,7 +47,7 @@ describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReas
 
   it('signs out through the UI: the other tab ends up at sign-in and the old cookie opens no socket', async () => {
     const sam = await server.addUser('sam@example.com', 'lead', 'Sam Lee');
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await newPage(browser);
     await page.goto(`${server.url}/login`);
     await signInThroughForm(page, sam.email, sam.password);
     await live(page).waitFor();
@@ -104,7 +91,7 @@ describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReas
 
   it('lets an admin add a user, whose one-time password works once and must be replaced', async () => {
     const ada = await server.addUser('ada@example.com', 'admin', 'Ada Admin');
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await newPage(browser);
     await page.goto(`${server.url}/login?next=${encodeURIComponent('/settings/users')}`);
     await signInThroughForm(page, ada.email, ada.password);
     await page.waitForURL(/\/settings\/users$/);
@@ -138,7 +125,7 @@ describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReas
     await context.close();
 
     // Noor signs in with it and has to choose her own password before anything else.
-    const noor = await newPage();
+    const noor = await newPage(browser);
     await noor.page.goto(`${server.url}/`);
     await signInThroughForm(noor.page, 'noor@example.com', oneTimePassword);
     await noor.page.waitForURL(/\/account\/password/);
@@ -155,7 +142,7 @@ describe.skipIf(!browserAvailable)(`signing in and out, managing users${skipReas
   });
 
   it('answers a wrong password and an unknown email with the same message', async () => {
-    const { context, page } = await newPage();
+    const { context, page } = await newPage(browser);
     const messages: string[] = [];
     for (const email of ['ada@example.com', 'nobody@example.com']) {
       await page.goto(`${server.url}/login`);

@@ -2,42 +2,10 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
+import { alertmanagerBody } from '../helpers/alertmanager.ts';
 import type { IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 
-const ZERO = '0001-01-01T00:00:00Z';
-
-interface AmAlert {
-  name: string;
-  client: string;
-  instance: string;
-  status?: 'firing' | 'resolved';
-  startsAt?: string;
-  endsAt?: string;
-  severity?: string;
-}
-
-/** An Alertmanager v4 body; fingerprints are left to Watchfloor (hash of the labels). */
-function alertmanager(alerts: AmAlert[]): string {
-  return JSON.stringify({
-    version: '4',
-    groupKey: '{}:{alertname="x"}',
-    truncatedAlerts: 0,
-    status: alerts.some((a) => (a.status ?? 'firing') === 'firing') ? 'firing' : 'resolved',
-    receiver: 'watchfloor',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'https://alertmanager.example',
-    alerts: alerts.map((a) => ({
-      status: a.status ?? 'firing',
-      labels: { alertname: a.name, client: a.client, instance: a.instance, severity: a.severity ?? 'warning' },
-      annotations: { summary: `${a.name} on ${a.instance}` },
-      startsAt: a.startsAt ?? '2025-03-01T08:00:00Z',
-      endsAt: a.endsAt ?? (a.status === 'resolved' ? '2025-03-01T09:00:00Z' : ZERO),
-      generatorURL: 'https://prometheus.example/graph',
-    })),
-  });
-}
+const alertmanager = alertmanagerBody;
 
 interface Env {
   server: TestServer;

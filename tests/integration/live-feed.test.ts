@@ -3,33 +3,18 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
+import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta, IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-const ZERO = '0001-01-01T00:00:00Z';
 const COALESCE_MS = 300;
 
-function alertmanager(alerts: { name: string; client: string; instance: string; status?: 'firing' | 'resolved'; severity?: string }[]): string {
-  return JSON.stringify({
-    version: '4',
-    groupKey: '{}:{}',
-    status: 'firing',
-    receiver: 'watchfloor',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'https://alertmanager.example',
-    alerts: alerts.map((a) => ({
-      status: a.status ?? 'firing',
-      labels: { alertname: a.name, client: a.client, instance: a.instance, severity: a.severity ?? 'warning' },
-      annotations: { summary: `${a.name} for ${a.client}` },
-      startsAt: '2025-03-01T08:00:00Z',
-      endsAt: a.status === 'resolved' ? '2025-03-01T09:00:00Z' : ZERO,
-    })),
-  });
+/** Alerts whose summaries name their client, which the assertions below look for. */
+function alertmanager(alerts: Omit<TestAlert, 'summary'>[]): string {
+  return alertmanagerBody(alerts.map((a) => ({ ...a, summary: `${a.name} for ${a.client}` })));
 }
 
 /** Waits until `check` returns a value (not undefined/false); fails with `what` after a generous limit. */

@@ -4,11 +4,11 @@ import type { z } from 'zod';
 import {
   MAX_ALERTS,
   alertmanagerPayload,
-  formatIssue,
   genericPayload,
   grafanaPayload,
   pagerdutyEvent,
 } from '../../src/lib/protocol/ingest.ts';
+import { formatIssue } from '../../src/lib/protocol/errors.ts';
 
 function fixture(name: string): Record<string, any> {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));

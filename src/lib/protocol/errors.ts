@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** Every error code a client may receive, over REST (`{ error: { code, message } }`) or a socket ack. */
 export const ERROR_CODES = [
   'bad_request',
@@ -30,3 +32,21 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
 };
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * The first issue of a failed parse, with its path written like code:
+ * `alerts[3].startsAt`, `alerts[0].labels["bad key"]`. The root path is `''`.
+ */
+export function formatIssue(error: z.ZodError): { path: string; message: string } {
+  const issue = error.issues[0];
+  if (issue === undefined) return { path: '', message: 'Invalid input' };
+  let path = '';
+  for (const segment of issue.path) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) path += path === '' ? segment : `.${segment}`;
+    else path += `[${JSON.stringify(String(segment))}]`;
+  }
+  return { path, message: issue.message };
+}

@@ -69,7 +69,7 @@ export class IncidentsState {
   }
 
   #subscribe(): void {
-    this.#sync = { ...emptySync(), early: [] };
+    this.#sync = emptySync();
     this.#connection.socket.emit('incidents:subscribe', { scope: this.#scope, mode: this.#mode }, () => {});
   }
 
