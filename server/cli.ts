@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.ts';
 import { DataFolderInUseError } from './db/data-lock.ts';
 import { prepareCommand, runPrepared, USAGE, type CommandResult } from './cli/commands.ts';
 import { sendToAdminSocket } from './cli/admin-socket.ts';
+import { topologyImportInput } from './topology/topology-cli.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -21,7 +22,8 @@ async function execute(argv: string[]): Promise<CommandResult> {
     return { code: argv.length === 0 ? 2 : 0, stdout: argv.length ? USAGE + '\n' : '', stderr: argv.length ? '' : USAGE + '\n' };
   }
   const config = loadConfig();
-  const stdin = argv.includes('--password-stdin') ? await readStdin() : null;
+  // A topology file is read here, so a server behind the admin socket gets its content, not a path.
+  const stdin = argv.includes('--password-stdin') ? await readStdin() : await topologyImportInput(argv, readStdin);
   // Wrong arguments are told before any database is opened.
   const prepared = prepareCommand(argv, stdin);
   if (typeof prepared !== 'function') return prepared;

@@ -28,6 +28,12 @@ const environment = z.object({
   INGEST_RATE_LIMIT: positiveInt.default(600),
   WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be a base64url P-256 public key (87 characters)').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url P-256 private key (43 characters)').optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:.+@.+|https:\/\/.+)$/, 'must be a mailto: address or an https:// URL').default('mailto:noc@watchfloor.invalid'),
+  // Test-only: push endpoints on loopback (a local test push service) and the CA that signed its certificate.
+  WATCHFLOOR_PUSH_TEST_LOOPBACK: bool.default(false),
+  WATCHFLOOR_PUSH_TEST_CA: z.string().min(1).optional(),
 });
 
 export interface Config {
@@ -50,6 +56,15 @@ export interface Config {
   appDir: string;
   /** Bearer token Prometheus presents at /metrics; without it only admins may read metrics. */
   metricsToken: string | null;
+  /** Web Push: VAPID keys from the environment (else generated once and stored), and test-only switches. */
+  push: {
+    vapidPublicKey: string | null;
+    vapidPrivateKey: string | null;
+    vapidSubject: string;
+    allowLoopbackEndpoints: boolean;
+    /** PEM file of an extra CA trusted for push endpoints (tests only). */
+    testCaFile: string | null;
+  };
 }
 
 /**
@@ -65,6 +80,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`environment variable ${String(issue.path[0])}: ${issue.message}`);
   }
   const e = parsed.data;
+  if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
+    throw new ConfigError('environment variables VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: give both or neither');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -81,6 +99,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signalRetentionDays: e.SIGNAL_RETENTION_DAYS,
     ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
     metricsToken: e.METRICS_TOKEN ?? null,
+    push: {
+      vapidPublicKey: e.VAPID_PUBLIC_KEY ?? null,
+      vapidPrivateKey: e.VAPID_PRIVATE_KEY ?? null,
+      vapidSubject: e.VAPID_SUBJECT,
+      allowLoopbackEndpoints: e.WATCHFLOOR_PUSH_TEST_LOOPBACK,
+      testCaFile: e.WATCHFLOOR_PUSH_TEST_CA ? path.resolve(e.WATCHFLOOR_PUSH_TEST_CA) : null,
+    },
     appDir: path.resolve(e.WATCHFLOOR_APP_DIR ?? path.join(import.meta.dirname, '..', 'build')),
   };
 }

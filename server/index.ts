@@ -27,6 +27,15 @@ import { incidentRoutes } from './api/incident-routes.ts';
 import { infoRoutes } from './api/info-routes.ts';
 import { pruneSignals } from './db/incident-store.ts';
 import { rebuildDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
+import { installWallFeatures } from './walls/wall-features.ts';
+import { IncidentCommands } from './incidents/incident-commands.ts';
+import { registerIncidentSocketCommands } from './incidents/incident-socket-commands.ts';
+import { startSnoozeWaker, type SnoozeWaker } from './incidents/snooze-waker.ts';
+import { teamRoutes } from './api/team-routes.ts';
+import { auditRoutes } from './api/audit-routes.ts';
+import { meRoutes } from './api/me-routes.ts';
+import { PushService } from './push/push-service.ts';
+import { pushRoutes } from './push/push-routes.ts';
 
 export interface RunningServer {
   url: string;
@@ -46,9 +55,14 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     await database.migrate();
     const app = await createHttp(config, metrics);
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
-    const context: AppContext = { config, database, metrics, realtime };
     const feed = new IncidentFeed({ realtime, database, coalesceMs: config.coalesceMs, log: app.log });
-    const writer = new ChangeWriter(database, (changes) => feed.publish(changes));
+    const push = await PushService.start(database, config.push, app.log);
+    const writer = new ChangeWriter(database, (changes) => {
+      feed.publish(changes);
+      push.committed(changes);
+    });
+    const commands = new IncidentCommands({ database, writer });
+    const context: AppContext = { config, database, metrics, realtime, commands, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -56,10 +70,17 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     sourceRoutes(app, context);
     healthRoutes(app, context);
     ingestRoutes(app, context, pipeline);
-    incidentRoutes(app, context);
+    incidentRoutes(app, context, commands);
+    teamRoutes(app, context);
+    auditRoutes(app, context);
+    meRoutes(app, context);
+    pushRoutes(app, context);
+    registerIncidentSocketCommands(realtime, commands, app.log);
     infoRoutes(app, context);
+    const walls = installWallFeatures(app, context);
 
     await ensureFirstAdmin(database.db, print);
+    const snoozeWaker: SnoozeWaker = startSnoozeWaker({ database, writer, log: app.log });
     let demo: Demo | null = null;
     if (database.kind === 'pglite' && config.databaseUrl !== 'memory://') {
       // `watchfloor demo reset` through the socket restarts the running generator with fresh tokens.
@@ -67,7 +88,9 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         resetDemo: async () => {
           if (demo) await demo.reset();
           else await rebuildDemoEstate(database.db);
+          await walls.topology.layout();
         },
+        topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
       });
     }
@@ -84,6 +107,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const url = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     // The demo posts to its own webhooks: over loopback when listening everywhere, else where we listen.
     demo = config.demo ? await startDemo({ database, url: wildcard ? `http://127.0.0.1:${port}` : url, log: app.log }) : null;
+    await walls.started({ demo: demo !== null, url, print });
 
     let stopping: Promise<void> | null = null;
     return {
@@ -94,11 +118,14 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         stopping ??= (async () => {
           clearInterval(housekeeping);
           demo?.stop();
+          await walls.stop();
+          await snoozeWaker.stop();
           await adminSocket?.close();
           feed.close();
           await realtime.close();
           await app.close();
           await writer.idle();
+          await push.close();
           await database.close();
         })();
         return stopping;

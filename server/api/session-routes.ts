@@ -3,12 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/app-context.ts';
 import { changePasswordRequest, loginRequest, type SessionResponse } from '../../src/lib/protocol/api.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
-import { findUserByEmail } from '../auth/users.ts';
+import { findUserByEmail, toSessionUser } from '../auth/users.ts';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { createSession, deleteSession } from '../auth/sessions.ts';
 import { clearSessionCookie, sessionOf, setSessionCookie } from '../auth/authenticate.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { timed } from '../metrics.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 
 /** Sign in, who am I, sign out, change my password. */
 export function sessionRoutes(app: FastifyInstance, { config, database, metrics, realtime }: AppContext): void {
@@ -32,8 +33,10 @@ export function sessionRoutes(app: FastifyInstance, { config, database, metrics,
       );
       setSessionCookie(request, reply, token, expiresAt);
       request.log.info({ userId: user.id }, 'signed in');
+      const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
+      await recordAudit(database, db, { actor: `user:${user.id}`, actorName: user.name, action: 'session.sign_in', entity: 'user', entityId: user.id, detail: {}, ip: request.ip, userAgent });
       const response: SessionResponse = {
-        user: { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword },
+        user: toSessionUser(user),
         expiresAt: expiresAt.toISOString(),
       };
       return reply.status(201).send(response);

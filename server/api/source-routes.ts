@@ -3,13 +3,24 @@ import type { AppContext } from '../http/app-context.ts';
 import { parseOrThrow } from '../errors.ts';
 import { addSource, listSources } from '../ingest/sources.ts';
 import { createSourceRequest } from '../../src/lib/protocol/api.ts';
+import { auditBy, recordAudit } from '../audit/audit-log.ts';
+import { actorFromRequest } from '../incidents/actor.ts';
 
 /** Inbound integrations: admins list them and create them (the token is shown once). */
 export function sourceRoutes(app: FastifyInstance, { database }: AppContext): void {
   const admin = { config: { role: 'admin' as const } };
   app.get('/api/v1/sources', admin, async () => ({ sources: await listSources(database.db) }));
   app.post('/api/v1/sources', admin, async (request, reply) => {
-    const created = await addSource(database.db, parseOrThrow(createSourceRequest, request.body));
+    const input = parseOrThrow(createSourceRequest, request.body);
+    const created = await addSource(database.db, input);
+    const { hmacSecret, ...recorded } = input; // secrets stay out of the audit log
+    await recordAudit(database, database.db, {
+      ...auditBy(actorFromRequest(request)),
+      action: 'source.create',
+      entity: 'source',
+      entityId: created.source.id,
+      detail: { after: { ...recorded, hmacSecret: hmacSecret === undefined ? undefined : '(set)' } },
+    });
     return reply.status(201).send(created);
   });
 }

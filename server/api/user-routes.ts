@@ -4,6 +4,8 @@ import type { AppContext } from '../http/app-context.ts';
 import { createUserRequest, updateUserRequest } from '../../src/lib/protocol/api.ts';
 import { parseOrThrow } from '../errors.ts';
 import { addUser, listUsers, resetPassword, updateUser } from '../auth/users.ts';
+import { auditBy, recordAudit } from '../audit/audit-log.ts';
+import { actorFromRequest } from '../incidents/actor.ts';
 
 const idParams = z.object({ id: z.uuid('must be a user id') });
 
@@ -16,6 +18,8 @@ export function userRoutes(app: FastifyInstance, { database, realtime }: AppCont
 
   app.post('/api/v1/users', admin, async (request, reply) => {
     const created = await addUser(db, parseOrThrow(createUserRequest, request.body));
+    const { user } = created;
+    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.create', entity: 'user', entityId: user.id, detail: { after: { email: user.email, name: user.name, role: user.role } } });
     return reply.status(201).send(created);
   });
 
@@ -23,6 +27,7 @@ export function userRoutes(app: FastifyInstance, { database, realtime }: AppCont
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const patch = parseOrThrow(updateUserRequest, request.body);
     const { user, signedOut } = await updateUser(db, id, patch);
+    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } });
     if (signedOut) realtime.endUser(user.id, 'revoked');
     return { user };
   });
@@ -30,6 +35,7 @@ export function userRoutes(app: FastifyInstance, { database, realtime }: AppCont
   app.post('/api/v1/users/:id/reset-password', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const result = await resetPassword(db, { id });
+    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.reset_password', entity: 'user', entityId: id, detail: {} });
     realtime.endUser(id, 'revoked');
     return result;
   });

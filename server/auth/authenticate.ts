@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import { findSession } from './sessions.ts';
 import { hasRole } from './users.ts';
+import { wallFromRequest } from '../walls/wall-auth.ts';
 
 export const SESSION_COOKIE = 'wf_session';
 
@@ -12,13 +13,19 @@ export const SESSION_COOKIE = 'wf_session';
  * body is read: a stranger's request is refused before it costs a parse of up to 1 MiB.
  */
 export function installAuthentication(app: FastifyInstance, db: Db): void {
+  app.decorateRequest('wall', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
     const url = request.routeOptions.url ?? '';
     if (!url.startsWith('/api/') || config.public) return;
     const token = request.cookies[SESSION_COOKIE];
     const session = token ? await findSession(db, token) : null;
-    if (!session) throw new DomainError('unauthenticated', 'sign in first');
+    if (!session) {
+      // A wall screen: routes marked `wall` also take the device cookie of the wall they name (read-only).
+      request.wall = config.wall ? await wallFromRequest(db, request) : null;
+      if (request.wall) return;
+      throw new DomainError('unauthenticated', 'sign in first');
+    }
     // A one-time password was chosen by someone else: until the user picks their own, it opens nothing but that.
     if (session.user.mustChangePassword && !config.temporaryPasswordAllowed) {
       throw new DomainError('forbidden', 'choose a new password first (POST /api/v1/session/password)');

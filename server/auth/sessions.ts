@@ -2,6 +2,7 @@ import { and, eq, gt, lt } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { hashToken, newSecret } from './tokens.ts';
+import { toSessionUser } from './users.ts';
 import type { SessionUser } from '../../src/lib/protocol/api.ts';
 
 export interface ActiveSession {
@@ -36,7 +37,7 @@ export async function findSession(db: Db, token: string): Promise<ActiveSession 
   return {
     tokenHash,
     expiresAt: row.s.expiresAt,
-    user: { id: row.u.id, email: row.u.email, name: row.u.name, role: row.u.role, mustChangePassword: row.u.mustChangePassword },
+    user: toSessionUser(row.u),
   };
 }
 

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { DomainError } from '../errors.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
-import { ROLE_RANK, type CreateUserRequest, type CreatedUserDto, type Role, type UpdateUserRequest, type UserDto } from '../../src/lib/protocol/api.ts';
+import { ROLE_RANK, type CreateUserRequest, type CreatedUserDto, type Role, type SessionUser, type UpdateUserRequest, type UserDto } from '../../src/lib/protocol/api.ts';
 
 type UserRow = typeof users.$inferSelect;
 
@@ -15,7 +15,23 @@ export function toUserDto(row: UserRow): UserDto {
     role: row.role,
     disabled: row.disabled,
     mustChangePassword: row.mustChangePassword,
+    clients: row.clients,
+    onShift: row.onShift,
     createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Who a session belongs to, as the app and the socket see it. */
+export function toSessionUser(row: UserRow): SessionUser {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    mustChangePassword: row.mustChangePassword,
+    clients: row.clients,
+    onShift: row.onShift,
+    chime: row.chime,
   };
 }
 
@@ -91,7 +107,8 @@ export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): 
       .where(eq(users.id, id))
       .returning();
     // Role or access changed: sign in again (the caller closes the user's sockets too).
-    const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role);
+    const clientsChanged = patch.clients !== undefined && JSON.stringify(patch.clients) !== JSON.stringify(current.clients);
+    const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
     if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
     return { user: toUserDto(row), signedOut };
   });

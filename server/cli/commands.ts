@@ -5,6 +5,10 @@ import { addUser, listUsers, resetPassword } from '../auth/users.ts';
 import { addSource, listSources } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { rebuildDemoEstate } from '../demo/demo-estate.ts';
+import { createTeamRequest } from '../../src/lib/protocol/console.ts';
+import { createTeam, listTeams } from '../teams/teams.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import { parseImportArgs, prepareTopologyImport } from '../topology/topology-cli.ts';
 
 export interface CommandResult {
   code: number;
@@ -24,7 +28,12 @@ export const USAGE = `Usage: watchfloor <command> [options]   (every command acc
   source add --name N --format alertmanager|grafana|pagerduty|generic [--client SLUG]
                            prints the source's token once
   source list
+  team add --slug S --name N
+  team list
   demo reset               delete the demo estate and build it again
+  topology import FILE.json|FILE.csv|- [--format json|csv]
+                           add or update clients, sites, nodes and links (all or nothing;
+                           problems are reported with their line numbers)
   db migrate               apply pending migrations
   db status                show applied and known migrations
 
@@ -59,6 +68,8 @@ export interface CommandHooks {
   resetDemo?: () => Promise<void>;
   /** A user's sessions were ended (password reset): close their open sockets too. */
   userRevoked?: (userId: string) => void;
+  /** A topology was imported: lay out the new nodes and tell the screens. */
+  topologyImported?: (clients: string[]) => Promise<void>;
 }
 
 /** A command whose arguments are valid; it still needs a database to run. */
@@ -130,12 +141,38 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           return ok(list, table(list.map((s) => ({ ...s, token: `${s.tokenPrefix}…`, client: s.defaultClient ?? '' })), ['name', 'format', 'client', 'token', 'id']), v.json);
         };
       }
+      case 'team add': {
+        const v = parse(rest, { slug: { type: 'string' }, name: { type: 'string' } });
+        const input = parseOrThrow(createTeamRequest, { slug: required(v, 'slug'), name: required(v, 'name') }, 'arguments');
+        return async (database) => {
+          const team = await createTeam(database, input, (tx, created) =>
+            recordAudit(database, tx, { actor: 'cli', actorName: 'CLI', action: 'team.create', entity: 'team', entityId: created.id, detail: { after: created }, ip: null, userAgent: null }),
+          );
+          return ok({ id: team.id, slug: team.slug, name: team.name }, `Created team ${team.name} (${team.slug}, ${team.id})`, v.json);
+        };
+      }
+      case 'team list': {
+        const v = parse(rest, {});
+        return async (database) => {
+          const teams = await listTeams(database);
+          return ok(teams, table(teams.map((t) => ({ ...t, members: t.members.map((m) => m.email).join(', ') })), ['slug', 'name', 'members', 'id']), v.json);
+        };
+      }
       case 'demo reset': {
         const v = parse(rest, {});
         return async ({ db }, hooks) => {
           // A running server rebuilds it and streams with fresh tokens; otherwise the next start will.
           await (hooks.resetDemo ? hooks.resetDemo() : rebuildDemoEstate(db));
           return ok({ reset: true }, 'The demo estate was rebuilt.', v.json);
+        };
+      }
+      case 'topology import': {
+        const args = parseImportArgs(rest);
+        if ('usage' in args) throw new UsageError(args.usage);
+        const apply = prepareTopologyImport(args, stdin);
+        return async (database, hooks) => {
+          const { summary, text } = await apply(database, hooks.topologyImported);
+          return ok(summary, text, args.json);
         };
       }
       case 'db migrate': {

@@ -53,6 +53,7 @@ export async function seedDemoEstate(db: Db): Promise<Record<string, string>> {
         .insert(clients)
         .values({ slug: c.slug, name: c.name, timezone: c.timezone, isDemo: true, uptimeTarget: 99.9 })
         .returning();
+      const routers: string[] = [];
       for (const [siteIndex, siteName] of c.sites.entries()) {
         const [site] = await tx.insert(sites).values({ clientId: client.id, name: siteName }).returning();
         const prefix = siteName.split(' ')[0].toLowerCase().slice(0, 3);
@@ -65,8 +66,11 @@ export async function seedDemoEstate(db: Db): Promise<Record<string, string>> {
           return row.id;
         };
         const router = await add('rtr-01', 'router', null);
+        routers.push(router);
         const firewall = await add('fw-01', 'firewall', router);
         const cores = [await add('core-sw-01', 'switch', firewall), await add('core-sw-02', 'switch', firewall)];
+        // The core pair is cross-linked, as real cores are (the map shows the ring, not just a tree).
+        await tx.insert(links).values({ clientId: client.id, fromNodeId: cores[0], toNodeId: cores[1], capacityMbps: 40_000 });
         const accessCount = siteIndex === 0 ? 6 : 4;
         for (let a = 0; a < accessCount; a++) {
           const access = await add(`acc-sw-${String(a + 1).padStart(2, '0')}`, 'switch', cores[a % 2]);
@@ -76,6 +80,10 @@ export async function seedDemoEstate(db: Db): Promise<Record<string, string>> {
           }
         }
         await add('nas-01', 'storage', cores[0]);
+      }
+      // Sites of one client are joined by a WAN link between their routers.
+      for (let r = 1; r < routers.length; r++) {
+        await tx.insert(links).values({ clientId: client.id, fromNodeId: routers[0], toNodeId: routers[r], capacityMbps: 1000 });
       }
     }
   });

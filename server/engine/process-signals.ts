@@ -66,6 +66,9 @@ export interface EngineOutput {
  *   already resolved (same `startsAt`), changes nothing. This keeps sender retries that
  *   arrive out of order from reopening or resolving the wrong thing.
  *
+ * - Every incident keeps the distinct node names of its member alerts in `nodes` (a new node
+ *   touches the incident; a repeat does not).
+ *
  * Timeline entries carry actor `source:<sourceName>`. Inputs are not mutated.
  */
 export function processSignals(input: EngineInput): EngineOutput {
@@ -125,6 +128,15 @@ export function processSignals(input: EngineInput): EngineOutput {
     if (alert.incidentId !== incident.id) incident.alertCount += 1;
     incident.openAlertCount += 1;
     alert.incidentId = incident.id;
+    addNode(incident, alert.node);
+  }
+
+  /** The incident's node list is the distinct nodes of its member alerts (the topology map paints them). */
+  function addNode(incident: IncidentRecord, node: string | null): void {
+    if (node !== null && !incident.nodes.includes(node)) {
+      incident.nodes = [...incident.nodes, node];
+      touchedIncidents.add(incident.id);
+    }
   }
 
   /** Finds or makes the incident for an alert that is firing without an open incident. */
@@ -167,6 +179,7 @@ export function processSignals(input: EngineInput): EngineOutput {
       acknowledgedAt: null,
       resolvedAt: null,
       updatedAt: now,
+      nodes: alert.node === null ? [] : [alert.node],
     };
     alert.incidentId = incident.id;
     incidents.set(incident.id, incident);
@@ -223,9 +236,12 @@ export function processSignals(input: EngineInput): EngineOutput {
       existing.severity = signal.severity;
       existing.summary = signal.summary;
       touchAlert(existing, severityChanged || summaryChanged);
-      if (severityChanged && existing.incidentId !== null) {
+      if (existing.incidentId !== null) {
         const incident = incidents.get(existing.incidentId);
-        if (incident !== undefined && isOpen(incident)) raiseSeverity(incident, existing);
+        if (incident !== undefined && isOpen(incident)) {
+          if (severityChanged) raiseSeverity(incident, existing);
+          addNode(incident, existing.node);
+        }
       }
       return;
     }

@@ -78,6 +78,10 @@ export interface IncidentRecord {
   acknowledgedAt: Date | null;
   resolvedAt: Date | null;
   updatedAt: Date;
+  /** Distinct node names of member alerts (kept by the engine as alerts join). */
+  nodes: string[];
+  /** Labels of the opening alert, set by the ingest pipeline on new incidents only (written once). */
+  labels?: Record<string, string>;
 }
 
 export type TimelineKind =
@@ -88,7 +92,16 @@ export type TimelineKind =
   | 'acknowledged'
   | 'resolved'
   | 'reopened'
-  | 'severity_changed';
+  | 'severity_changed'
+  // people's commands (server/incidents) and the snooze wake-up
+  | 'unacknowledged'
+  | 'assigned'
+  | 'reassigned'
+  | 'snoozed'
+  | 'snooze_ended'
+  | 'note'
+  | 'merged'
+  | 'merged_into';
 
 export interface TimelineEntry {
   id: string;

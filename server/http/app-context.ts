@@ -4,6 +4,8 @@ import type { Metrics } from '../metrics.ts';
 import type { ActiveSession } from '../auth/sessions.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
 import type { RealtimeServer } from '../realtime/socket-server.ts';
+import type { IncidentCommands } from '../incidents/incident-commands.ts';
+import type { PushService } from '../push/push-service.ts';
 
 /** What every route module receives from the composition root. */
 export interface AppContext {
@@ -11,6 +13,10 @@ export interface AppContext {
   database: Database;
   metrics: Metrics;
   realtime: RealtimeServer;
+  /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */
+  commands: IncidentCommands;
+  /** Web Push: devices, paging, push-action tokens. */
+  push: PushService;
 }
 
 declare module 'fastify' {

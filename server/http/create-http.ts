@@ -21,13 +21,36 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
+/** Query parameters that carry secrets (a wall's device token when it is opened). */
+const SECRET_QUERY_PARAMS = ['token'];
+
+/** The request URL as logs may keep it: secret query values replaced. */
+export function loggableUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const params = new URLSearchParams(url.slice(query + 1));
+  for (const name of SECRET_QUERY_PARAMS) if (params.has(name)) params.set(name, '[Redacted]');
+  return `${url.slice(0, query)}?${params}`;
+}
+
 /**
  * Fastify with the cross-cutting parts every route needs: request ids and structured logs (pino),
  * 1 MiB bodies, JSON errors with known codes, security headers, rate limiting, metrics and the SPA.
  */
 export async function createHttp(config: Config, metrics: Metrics): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.logLevel, redact: REDACT },
+    logger: {
+      level: config.logLevel,
+      redact: REDACT,
+      serializers: {
+        req: (request: { method: string; url: string; ip?: string; hostname?: string }) => ({
+          method: request.method,
+          url: loggableUrl(request.url),
+          host: request.hostname,
+          remoteAddress: request.ip,
+        }),
+      },
+    },
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     requestIdHeader: false, // ids are ours: a client cannot smuggle one into the logs

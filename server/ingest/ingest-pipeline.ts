@@ -79,7 +79,9 @@ export class IngestPipeline {
           await this.#writer.write((tx) => this.#commit(tx, batch));
           for (const job of batch) job.resolve();
         } catch (error) {
-          for (const job of batch) job.reject(error);
+          if (batch.length === 1) batch[0].reject(error);
+          // One sender's failure must not fail everyone committed with it: retry each on its own.
+          else for (const job of batch) await this.#writer.write((tx) => this.#commit(tx, [job])).then(job.resolve, job.reject);
         } finally {
           stop();
         }
@@ -114,6 +116,13 @@ export class IngestPipeline {
         reopenWindowMs: this.#reopenWindowMs,
         newId: randomUUID,
       });
+      // A new incident keeps the labels of the alert that opened it (the first to point at it) for the console.
+      const newIds = new Set(output.newIncidentIds);
+      const opened = new Map(output.incidents.filter((i) => newIds.has(i.id)).map((i) => [i.id, i]));
+      for (const alert of output.alerts) {
+        const incident = alert.incidentId === null ? undefined : opened.get(alert.incidentId);
+        if (incident && !incident.labels) incident.labels = alert.labels;
+      }
       // Incidents first: alerts and timeline rows point at them.
       for (const dto of await upsertIncidents(this.#database, tx, output.incidents)) changedIncidents.set(dto.id, dto);
       await upsertAlerts(this.#database, tx, output.alerts, state.alerts);

@@ -6,9 +6,10 @@ import type { FeedMode, IncidentDelta } from '../../src/lib/protocol/incidents.t
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 
-const MODES: FeedMode[] = ['console', 'screen'];
-
 interface RoomChain {
+  mode: FeedMode;
+  /** The clients this room covers; null = every client (incidents without a client included). */
+  clients: ReadonlySet<string> | null;
   /** Last change id sent to this room: the next delta's `prev`. */
   lastSent: number;
   pending: IncidentChange[];
@@ -47,13 +48,20 @@ export class IncidentFeed {
       if (!scopeOk || (mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length === 0 || client.length > 64))) {
         return ack({ ok: false, code: 'validation_failed', message: 'subscribe needs { scope: { client? }, mode: "console" | "screen" }' });
       }
-      // TODO(#4): users restricted to some clients may only subscribe within them.
-      for (const room of socket.rooms) if (room.startsWith('feed:')) await socket.leave(room);
+      // A socket restricted to some clients (a user's scope, a wall's) subscribes within them only; its room is
+      // keyed by the set it covers, so it never receives another client's incidents.
+      const allowed = socket.data.clients ?? null;
+      if (client !== null && allowed !== null && !allowed.includes(client)) {
+        return ack({ ok: false, code: 'forbidden', message: `you may not see client ${client}` });
+      }
+      const clients = client !== null ? [client] : allowed;
+      const room = rooms.feed(mode, clients);
+      for (const joined of socket.rooms) if (joined.startsWith('feed:')) await socket.leave(joined);
       // Join first, snapshot second: deltas that overtake the snapshot carry ids it already has, and the client drops them.
-      await socket.join(rooms.feed(mode, client));
-      this.#chain(rooms.feed(mode, client)).lastMemberAt = Date.now();
+      await socket.join(room);
+      this.#chain(room, mode, clients).lastMemberAt = Date.now();
       try {
-        const snapshot = await openIncidentSnapshot(this.#database, client);
+        const snapshot = await openIncidentSnapshot(this.#database, clients);
         socket.emit('incidents:snapshot', snapshot);
         ack({ ok: true, data: { lastChangeId: snapshot.lastChangeId } });
       } catch (error) {
@@ -64,14 +72,17 @@ export class IncidentFeed {
     // A socket that drops may come back through connection-state recovery into the same rooms and
     // expects what was broadcast meanwhile: remember when its rooms last had it.
     socket.on('disconnecting', () => {
-      for (const room of socket.rooms) if (room.startsWith('feed:')) this.#chain(room).lastMemberAt = Date.now();
+      for (const room of socket.rooms) {
+        const chain = this.#chains.get(room);
+        if (chain) chain.lastMemberAt = Date.now();
+      }
     });
   }
 
-  #chain(room: string): RoomChain {
+  #chain(room: string, mode: FeedMode, clients: readonly string[] | null): RoomChain {
     let chain = this.#chains.get(room);
     if (!chain) {
-      chain = { lastSent: 0, pending: [], timer: null, lastMemberAt: 0 };
+      chain = { mode, clients: clients === null ? null : new Set(clients), lastSent: 0, pending: [], timer: null, lastMemberAt: 0 };
       this.#chains.set(room, chain);
     }
     return chain;
@@ -81,21 +92,15 @@ export class IncidentFeed {
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
     this.#realtime.lastChangeId = Math.max(this.#realtime.lastChangeId, changes[changes.length - 1].changeId);
-    const byClient = new Map<string | null, IncidentChange[]>([[null, changes]]);
-    for (const change of changes) {
-      const client = change.incident.client;
-      if (client === null) continue;
-      const list = byClient.get(client) ?? [];
-      list.push(change);
-      byClient.set(client, list);
-    }
-    for (const mode of MODES) {
-      for (const [client, list] of byClient) this.#enqueue(rooms.feed(mode, client), mode, list);
+    // Rooms exist from their first subscription on; each gets the changes of the clients it covers.
+    for (const [room, chain] of this.#chains) {
+      const covered = chain.clients;
+      const list = covered === null ? changes : changes.filter((c) => c.incident.client !== null && covered.has(c.incident.client));
+      if (list.length > 0) this.#enqueue(room, chain, list);
     }
   }
 
-  #enqueue(room: string, mode: FeedMode, changes: IncidentChange[]): void {
-    const chain = this.#chain(room);
+  #enqueue(room: string, chain: RoomChain, changes: IncidentChange[]): void {
     if (this.#realtime.io.of('/').adapter.rooms.has(room)) chain.lastMemberAt = Date.now();
     else if (Date.now() - chain.lastMemberAt > RECOVERY_WINDOW_MS) {
       // Nobody listens, nor can come back to it: skip the work, but keep the chain's position so a later
@@ -108,7 +113,7 @@ export class IncidentFeed {
       return;
     }
     chain.pending.push(...changes);
-    if (mode === 'console') this.#flush(room, chain);
+    if (chain.mode === 'console') this.#flush(room, chain);
     else chain.timer ??= setTimeout(() => this.#flush(room, chain), this.#coalesceMs);
   }
 

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { Metrics } from '../metrics.ts';
 import { findSession } from '../auth/sessions.ts';
 import { SESSION_COOKIE } from '../auth/authenticate.ts';
+import { becomeWallSocket, previewClients, wallOfHandshake, welcomeWallSocket } from '../walls/wall-sockets.ts';
 import {
   rooms,
   type ClientToServerEvents,
@@ -49,13 +50,21 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
 
   io.use(async (socket, next) => {
     try {
-      const token = options.parseCookie(socket.request.headers.cookie ?? '')[SESSION_COOKIE];
+      const cookies = options.parseCookie(socket.request.headers.cookie ?? '');
+      // A wall screen names its wall in the handshake and proves it with that wall's device cookie.
+      const wall = await wallOfHandshake(options.db, socket.handshake.auth, cookies);
+      if (wall) {
+        becomeWallSocket(socket, wall);
+        return next();
+      }
+      const token = cookies[SESSION_COOKIE];
       const session = token ? await findSession(options.db, token) : null;
       if (!session) return next(new Error('unauthenticated'));
       if (session.user.mustChangePassword) return next(new Error('password_change_required'));
       socket.data.userId = session.user.id;
       socket.data.sessionTokenHash = session.tokenHash;
       socket.data.user = session.user;
+      socket.data.clients = await previewClients(options.db, socket.handshake.auth, session.user.clients);
       socket.data.expiresAt = session.expiresAt.getTime();
       next();
     } catch (error) {
@@ -66,10 +75,13 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
 
   io.on('connection', (socket) => {
     options.metrics.socketsConnected.inc();
-    void socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sessionTokenHash)]);
-    socket.emit('session:ready', { user: socket.data.user, serverTime: new Date().toISOString() });
-    // The session's expiry closes the socket too, not only the next HTTP request.
-    const expiry = setTimeout(
+    if (socket.data.wallId !== undefined) welcomeWallSocket(socket);
+    else {
+      void socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sessionTokenHash)]);
+      socket.emit('session:ready', { user: socket.data.user, serverTime: new Date().toISOString() });
+    }
+    // The session's expiry closes the socket too, not only the next HTTP request (a wall's device token does not expire).
+    const expiry = socket.data.wallId !== undefined ? undefined : setTimeout(
       () => {
         socket.emit('session:ended', { reason: 'expired' });
         socket.disconnect(true);

@@ -6,7 +6,6 @@
  *
  * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500").
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,8 +13,8 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { io, type Socket } from 'socket.io-client';
 import type { IncidentDelta } from '../../src/lib/protocol/incidents.ts';
+import { cli, percentile, root, startServer } from './bench-support.ts';
 
-const root = path.join(import.meta.dirname, '..', '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,100,500').split(',').map(Number);
 const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -49,30 +48,6 @@ async function targets(): Promise<Target[]> {
   return list;
 }
 
-function cli(env: Record<string, string>, args: string[], stdin?: string): string {
-  const result = spawnSync(process.execPath, [path.join(root, 'server', 'cli.ts'), ...args, '--json'], { env: { ...process.env, ...env }, input: stdin, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`cli ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'server', 'index.ts')], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', WATCHFLOOR_DEMO: 'off', LOG_LEVEL: 'warn', INGEST_RATE_LIMIT: '1000000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error('server did not become ready');
-}
-
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 /** Alertmanager batches: ~40% new alerts, ~40% repeats of firing ones, ~20% resolving, and one marker incident. */
 function makeBatchFactory() {

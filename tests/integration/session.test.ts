@@ -65,7 +65,16 @@ describe.each(DATABASES)('sessions on $name', (database) => {
     const response = await getSession(server, cookie);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { user: { id: string; email: string; role: string; mustChangePassword: boolean } };
-    expect(body.user).toEqual({ id: engineer.id, email: engineer.email, name: 'Erin', role: 'engineer', mustChangePassword: false });
+    expect(body.user).toEqual({
+      id: engineer.id,
+      email: engineer.email,
+      name: 'Erin',
+      role: 'engineer',
+      mustChangePassword: false,
+      clients: null,
+      onShift: false,
+      chime: false,
+    });
   });
 
   it('answers a wrong password and an unknown email with the same 401 body', async () => {

@@ -35,6 +35,16 @@ export const incidents = pgTable(
     alertCount: integer('alert_count').notNull(),
     openAlertCount: integer('open_alert_count').notNull(),
     assigneeId: uuid('assignee_id'),
+    /** Assigned to a team (alone or together with a person of it). */
+    teamId: uuid('team_id'),
+    /** Snoozed incidents leave the queue until this time, then return by themselves. */
+    snoozedUntil: timestamp('snoozed_until', { withTimezone: true }),
+    /** Set when merged into another incident; the merged one is resolved. */
+    mergedIntoId: uuid('merged_into_id'),
+    /** Distinct node names of member alerts, for the topology map. */
+    nodes: text('nodes').array().notNull().default(sql`'{}'::text[]`),
+    /** Labels of the alert that opened the incident: the console filters and shows them. */
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
@@ -46,6 +56,8 @@ export const incidents = pgTable(
     index('incidents_open_idx').on(t.status, t.clientId).where(sql`status <> 'resolved'`),
     index('incidents_group_idx').on(t.groupKey, t.createdAt),
     uniqueIndex('incidents_number_key').on(t.number),
+    // The wake-up timer looks for due snoozes.
+    index('incidents_snoozed_idx').on(t.snoozedUntil).where(sql`snoozed_until is not null`),
   ],
 );
 
@@ -87,6 +99,8 @@ export const timeline = pgTable(
     actor: text('actor').notNull(),
     kind: text('kind').notNull(),
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    /** Insertion order: entries of one change share `at` and must still read in the order they were written. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
   },
   (t) => [index('timeline_incident_idx').on(t.incidentId, t.at)],
 );

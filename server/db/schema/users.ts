@@ -12,6 +12,12 @@ export const users = pgTable(
     /** Set for generated one-time passwords: the user must choose a new one after signing in. */
     mustChangePassword: boolean('must_change_password').notNull().default(false),
     disabled: boolean('disabled').notNull().default(false),
+    /** Client slugs this user may see; null means every client. Enforced on the server everywhere. */
+    clients: text('clients').array(),
+    /** Marked on shift: shown to the lead and paged by push. */
+    onShift: boolean('on_shift').notNull().default(false),
+    /** Per-user console preference: chime for new criticals (off by default). */
+    chime: boolean('chime').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

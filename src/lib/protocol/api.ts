@@ -25,6 +25,11 @@ export interface SessionUser {
   name: string;
   role: Role;
   mustChangePassword: boolean;
+  /** Client slugs this user may see; null means every client. */
+  clients: string[] | null;
+  onShift: boolean;
+  /** Chime for new criticals in the console (per user, off by default). */
+  chime: boolean;
 }
 export interface SessionResponse {
   user: SessionUser;
@@ -45,6 +50,13 @@ export const updateUserRequest = z
     name: z.string().trim().min(1).max(200).optional(),
     role: z.enum(ROLES).optional(),
     disabled: z.boolean().optional(),
+    /** Client slugs the user may see (null = every client). A change signs the user out everywhere. */
+    clients: z
+      .array(z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a client slug (lowercase letters, digits, dashes)'))
+      .max(500)
+      .transform((list) => [...new Set(list)].sort())
+      .nullable()
+      .optional(),
   })
   .strict();
 export type UpdateUserRequest = z.infer<typeof updateUserRequest>;
@@ -58,6 +70,8 @@ export interface UserDto {
   role: Role;
   disabled: boolean;
   mustChangePassword: boolean;
+  clients: string[] | null;
+  onShift: boolean;
   createdAt: string;
 }
 export interface CreatedUserDto {

@@ -5,7 +5,22 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedMode, FeedScope, IncidentDelta, IncidentSnapshot } from './incidents.ts';
+import type { FeedMode, FeedScope, IncidentDelta, IncidentDto, IncidentSnapshot } from './incidents.ts';
+import type {
+  AcknowledgeRequest,
+  AssignRequest,
+  BulkAction,
+  BulkRequest,
+  BulkResult,
+  MergeRequest,
+  NoteRequest,
+  ReassignRequest,
+  ResolveRequest,
+  SeverityRequest,
+  SnoozeRequest,
+  TakeOverRequest,
+  UnacknowledgeRequest,
+} from './console.ts';
 
 /** Every command's acknowledgement. */
 export type Ack<T = undefined> = (reply: { ok: true; data: T } | { ok: false; code: ErrorCode; message: string }) => void;
@@ -21,6 +36,18 @@ export interface ServerToClientEvents {
   'incidents:snapshot': (snapshot: IncidentSnapshot) => void;
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
+  /** Sent once to a wall screen after the handshake (instead of `session:ready`). */
+  'wall:ready': (info: { wallId: string; name: string; serverTime: string }) => void;
+  /** The wall's device token was revoked or rotated, or the wall deleted: the screen is disconnected for good. */
+  'wall:disconnected': (info: { reason: 'revoked' | 'rotated' | 'deleted' }) => void;
+  /** The wall's layout or settings were edited: screens load them again. */
+  'wall:changed': (info: { wallId: string; version: number }) => void;
+  /** Nodes, links, groups or positions changed for these clients: load the topology again. */
+  'topology:changed': (info: { clients: string[] }) => void;
+  /** New link utilisation values (0–1, null = unknown) reported as a metric. */
+  'topology:utilisation': (info: { links: { id: string; utilisation: number | null }[] }) => void;
+  /** The uptime roll-ups moved on: heatmaps load them again (each after its own short random delay). */
+  'uptime:rolled': (info: { at: string }) => void;
 }
 
 export interface ClientToServerEvents {
@@ -32,6 +59,34 @@ export interface ClientToServerEvents {
    * reconnect that the server could not recover.
    */
   'incidents:subscribe': (request: { scope: FeedScope; mode: FeedMode }, ack: Ack<{ lastChangeId: number }>) => void;
+  /*
+   * Incident commands (src/lib/protocol/console.ts has the request schemas): the same domain functions as
+   * the REST routes, with the same errors in the ack (`not_found` for incidents outside the user's clients,
+   * `forbidden` for viewers and wall screens, `conflict` for a stale `version` or an impossible transition).
+   * Each answers with the incident as it is after the change; the change also arrives as a delta.
+   */
+  /** Acknowledge a triggered incident. */
+  'incident:acknowledge': (request: { id: string } & AcknowledgeRequest, ack: Ack<IncidentDto>) => void;
+  /** Back to triggered. */
+  'incident:unacknowledge': (request: { id: string } & UnacknowledgeRequest, ack: Ack<IncidentDto>) => void;
+  /** Assign to a person and/or a team. */
+  'incident:assign': (request: { id: string } & AssignRequest, ack: Ack<IncidentDto>) => void;
+  /** Reassign with a reason (someone else's incident: lead or admin). */
+  'incident:reassign': (request: { id: string } & ReassignRequest, ack: Ack<IncidentDto>) => void;
+  /** Assign to me. */
+  'incident:take-over': (request: { id: string } & TakeOverRequest, ack: Ack<IncidentDto>) => void;
+  /** Snooze until a future time; it wakes up as triggered. */
+  'incident:snooze': (request: { id: string } & SnoozeRequest, ack: Ack<IncidentDto>) => void;
+  /** Resolve, optionally with a note. */
+  'incident:resolve': (request: { id: string } & ResolveRequest, ack: Ack<IncidentDto>) => void;
+  /** Add a note to the timeline. */
+  'incident:note': (request: { id: string } & NoteRequest, ack: Ack<IncidentDto>) => void;
+  /** Change the severity. */
+  'incident:set-severity': (request: { id: string } & SeverityRequest, ack: Ack<IncidentDto>) => void;
+  /** Merge `sourceIds` into `id`. */
+  'incident:merge': (request: { id: string } & MergeRequest, ack: Ack<IncidentDto>) => void;
+  /** A bulk action on `ids` or on everything matching `filter`; reports what succeeded and what failed why. */
+  'incidents:bulk': (request: { [A in BulkAction]: { action: A } & BulkRequest<A> }[BulkAction], ack: Ack<BulkResult>) => void;
 }
 
 export interface InterServerEvents {}
@@ -43,12 +98,23 @@ export interface SocketData {
   sessionTokenHash: string;
   /** Epoch ms when the session expires; the socket closes then. */
   expiresAt: number;
+  /** Client slugs this socket may see (the user's, or a wall's); null = every client. */
+  clients: string[] | null;
+  /** Set on a wall screen's socket (device cookie): read-only, every command refused. */
+  wallId?: string;
 }
 
 /** Room helpers: never write room names inline. */
 export const rooms = {
   user: (userId: string) => `user:${userId}`,
   session: (tokenHash: string) => `session:${tokenHash}`,
-  /** One room per (scope, mode): each room's deltas form one ordered chain. */
-  feed: (mode: FeedMode, client: string | null) => `feed:${mode}:${client ?? '*'}`,
+  /** Every screen of one wall (to disconnect them when its token is revoked). */
+  wall: (wallId: string) => `wall:${wallId}`,
+  /** Topology news for one client, or `null` for sockets that see every client. */
+  topology: (client: string | null) => `topology:${client ?? '*'}`,
+  /**
+   * One room per (client set, mode): each room's deltas form one ordered chain. `null` = every client;
+   * a set is keyed sorted, so every subscriber of the same clients shares one chain.
+   */
+  feed: (mode: FeedMode, clients: readonly string[] | null) => `feed:${mode}:${clients === null ? '*' : JSON.stringify([...new Set(clients)].sort())}`,
 };

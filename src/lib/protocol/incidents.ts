@@ -17,6 +17,18 @@ export interface IncidentDto {
   alertCount: number;
   openAlertCount: number;
   assigneeId: string | null;
+  assigneeName: string | null;
+  /** The team holding it (alone or together with a person). */
+  teamId: string | null;
+  teamName: string | null;
+  /** Set while snoozed (and briefly after, until the wake-up timer runs): out of the queue until then. */
+  snoozedUntil: string | null;
+  /** Set when merged into another incident (this one is then resolved). */
+  mergedIntoId: string | null;
+  /** Labels of the alert that opened the incident. Untrusted text. */
+  labels: Record<string, string>;
+  /** Distinct node names of the member alerts (untrusted text): the topology map colours these. */
+  nodes: string[];
   createdAt: string;
   acknowledgedAt: string | null;
   resolvedAt: string | null;

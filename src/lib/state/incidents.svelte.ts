@@ -1,24 +1,46 @@
-import { severityRank } from '$lib/domain/severity.ts';
-import type { FeedMode, FeedScope, IncidentDto } from '$lib/protocol/incidents.ts';
+import { compareIncidents } from '$lib/domain/priority.ts';
+import type { FeedMode, FeedScope, IncidentDelta, IncidentDto, IncidentSnapshot } from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
+import { applySorted, type SortedChange } from '$lib/console/sorted-list.ts';
+import { mergeContiguousDeltas } from '$lib/console/delta-batch.ts';
 
-/** Queue order until the console's documented priority arrives: severity, then oldest first. */
+/** Queue order: the documented priority of `$lib/domain/priority.ts`. */
 export function byPriority(a: IncidentDto, b: IncidentDto): number {
-  return severityRank(b.severity) - severityRank(a.severity) || a.createdAt.localeCompare(b.createdAt);
+  return compareIncidents(a, b);
+}
+
+/** What one applied batch changed, for listeners (highlight, chime). */
+export interface IncidentsApplied {
+  /** True when the whole set was replaced by a snapshot: nothing in it is "new" to a person. */
+  snapshot: boolean;
+  /** Incidents that joined the set. */
+  added: IncidentDto[];
+  /** Incidents whose state changed: the old object and the new one. */
+  updated: { before: IncidentDto; after: IncidentDto }[];
+  /** Incidents that left the set (resolved, merged, or out of scope). */
+  removed: IncidentDto[];
 }
 
 /**
  * The open incidents of one subscription, kept current from a snapshot and ordered deltas.
  * Resubscribes (fresh snapshot) on a gap or on a reconnect the server could not recover.
+ *
+ * Deltas are applied once per animation frame (all that arrived since, joined), and the sorted
+ * list is patched in place of being sorted again: with 10,000 open incidents and 100 changes a
+ * second that is the difference between a smooth queue and a stuttering one.
  */
 export class IncidentsState {
   #sync: SyncState = emptySync();
   #list = $state.raw<IncidentDto[]>([]);
   #ready = $state(false);
   #resyncs = $state(0);
-  /** Ids of incidents changed in the last delta, for a brief highlight. */
+  /** Ids of incidents changed in the last applied batch, for a brief highlight. */
   #recent = $state.raw<Set<string>>(new Set());
+  #pending: IncidentDelta[] = [];
+  #flushScheduled = false;
+  #listeners = new Set<(applied: IncidentsApplied) => void>();
+  #closed = false;
   readonly #connection: Connection;
   readonly #scope: FeedScope;
   readonly #mode: FeedMode;
@@ -33,12 +55,20 @@ export class IncidentsState {
       // A recovered connection missed nothing: its rooms and missed packets came back with it.
       if (!socket.recovered) this.#subscribe();
     };
-    const onSnapshot = (snapshot: Parameters<typeof applySnapshot>[1]) => this.#apply(applySnapshot(this.#sync, snapshot), []);
-    const onChanged = (delta: Parameters<typeof applyDelta>[1]) =>
-      this.#apply(
-        applyDelta(this.#sync, delta),
-        delta.incidents.map((i) => i.id),
-      );
+    const onSnapshot = (snapshot: IncidentSnapshot) => {
+      // Marks for the console benchmark (and anyone profiling): subscribe → snapshot → applied.
+      performance.mark('wf:snapshot-received');
+      // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
+      const early = this.#takePending();
+      let result = applySnapshot(this.#sync, snapshot);
+      for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
+      this.#apply(result, null);
+      performance.mark('wf:snapshot-applied');
+    };
+    const onChanged = (delta: IncidentDelta) => {
+      this.#pending.push(delta);
+      this.#scheduleFlush();
+    };
     socket.on('connect', onConnect);
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
@@ -50,7 +80,7 @@ export class IncidentsState {
     };
   }
 
-  /** Open incidents, highest priority first. */
+  /** Open incidents (snoozed ones included), highest priority first. */
   get incidents(): IncidentDto[] {
     return this.#list;
   }
@@ -67,26 +97,95 @@ export class IncidentsState {
   get lastChangeId(): number {
     return this.#sync.lastChangeId;
   }
+  /** The incident with this id, if it is open and in scope. */
+  get(id: string): IncidentDto | undefined {
+    return this.#sync.incidents.get(id);
+  }
+
+  /** Calls `listener` after every applied snapshot or batch of deltas; returns the unsubscribe. */
+  onApplied(listener: (applied: IncidentsApplied) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
 
   #subscribe(): void {
     this.#sync = emptySync();
+    this.#pending = [];
+    performance.mark('wf:subscribe');
     this.#connection.socket.emit('incidents:subscribe', { scope: this.#scope, mode: this.#mode }, () => {});
   }
 
-  #apply(result: SyncResult, changed: string[]): void {
+  #takePending(): IncidentDelta[] {
+    const pending = mergeContiguousDeltas(this.#pending);
+    this.#pending = [];
+    return pending;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    const flush = () => {
+      this.#flushScheduled = false;
+      if (!this.#closed) this.#flush();
+    };
+    // A hidden tab gets no animation frames; it still keeps up, just less often.
+    if (typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && !document.hidden) {
+      requestAnimationFrame(flush);
+    } else setTimeout(flush, 250);
+  }
+
+  #flush(): void {
+    for (const delta of this.#takePending()) {
+      const result = applyDelta(this.#sync, delta);
+      this.#apply(result, delta);
+      if (result.resync) return; // resubscribed after a gap: the rest comes with the snapshot
+    }
+  }
+
+  /** `delta` null: a snapshot replaced everything. */
+  #apply(result: SyncResult, delta: IncidentDelta | null): void {
     if (result.resync) {
       this.#resyncs++;
       this.#subscribe();
       return;
     }
+    const before = this.#sync;
     this.#sync = result.state;
     if (!result.state.ready) return;
+    const wasReady = this.#ready;
     this.#ready = true;
-    this.#list = [...result.state.incidents.values()].sort(byPriority);
-    if (changed.length) this.#recent = new Set(changed);
+    if (delta === null || !wasReady || !before.ready) {
+      this.#list = [...result.state.incidents.values()].sort(byPriority);
+      this.#notify({ snapshot: true, added: [], updated: [], removed: [] });
+      return;
+    }
+    const applied: IncidentsApplied = { snapshot: false, added: [], updated: [], removed: [] };
+    const changes: SortedChange<IncidentDto>[] = [];
+    const seen = new Set<string>();
+    for (const { id } of delta.incidents) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const old = before.incidents.get(id);
+      const now = result.state.incidents.get(id);
+      if (old === now) continue;
+      changes.push({ before: old, after: now });
+      if (old && now) applied.updated.push({ before: old, after: now });
+      else if (now) applied.added.push(now);
+      else if (old) applied.removed.push(old);
+    }
+    if (changes.length === 0) return;
+    this.#list = applySorted(this.#list, changes, byPriority);
+    this.#recent = new Set([...applied.added, ...applied.updated.map((u) => u.after)].map((i) => i.id));
+    this.#notify(applied);
+  }
+
+  #notify(applied: IncidentsApplied): void {
+    for (const listener of this.#listeners) listener(applied);
   }
 
   close(): void {
+    this.#closed = true;
     this.#off();
+    this.#listeners.clear();
   }
 }

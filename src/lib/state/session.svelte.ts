@@ -2,6 +2,7 @@ import { createContext } from 'svelte';
 import { api, ApiError } from '$lib/api/client.ts';
 import { ROLE_RANK, type Role, type SessionResponse, type SessionUser } from '$lib/protocol/api.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
+import type { UpdateMeRequest } from '$lib/protocol/console.ts';
 
 /**
  * Who is signed in on this page, and the calls that change it. The cookie itself is HttpOnly:
@@ -74,6 +75,11 @@ export class SessionState {
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
     await api<void>('POST', '/session/password', { currentPassword, newPassword });
     if (this.#user) this.#user = { ...this.#user, mustChangePassword: false };
+  }
+
+  /** Saves my own preferences (on shift: the lead sees it and push pages me; chime) and takes the server's answer. */
+  async updatePreferences(patch: UpdateMeRequest): Promise<void> {
+    this.#accept(await api<SessionResponse>('PATCH', '/session/me', patch));
   }
 
   #accept(response: SessionResponse) {

@@ -1,0 +1,2 @@
+ALTER TABLE "incidents" ADD COLUMN "labels" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint
+CREATE INDEX "incidents_snoozed_idx" ON "incidents" USING btree ("snoozed_until") WHERE snoozed_until is not null;

@@ -1,0 +1,113 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { nodes, links } from './topology.ts';
+import { incidents } from './incidents.ts';
+import { users } from './users.ts';
+import type { WallChime, WallPage } from '../../../src/lib/protocol/walls.ts';
+
+/** A saved kiosk layout and the device token that opens it. */
+export const walls = pgTable(
+  'walls',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** Client slugs the wall shows; null means every client. */
+    clients: text('clients').array(),
+    /** Playlist: one page shows still; several rotate, each for its dwell time. */
+    pages: jsonb('pages').$type<WallPage[]>().notNull(),
+    chime: jsonb('chime').$type<WallChime>().notNull().default({ enabled: false, repeatMinutes: 5 }),
+    pixelShift: boolean('pixel_shift').notNull().default(true),
+    /** sha256 of the device token (high-entropy random secret); null once revoked. */
+    tokenHash: text('token_hash'),
+    tokenPrefix: text('token_prefix'),
+    tokenCreatedAt: timestamp('token_created_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [uniqueIndex('walls_token_hash_key').on(t.tokenHash)],
+);
+
+/** Nodes an operator placed by hand in /map: the automatic layout leaves them where they are. */
+export const nodePins = pgTable('node_pins', {
+  nodeId: uuid('node_id')
+    .primaryKey()
+    .references(() => nodes.id, { onDelete: 'cascade' }),
+  pinnedBy: uuid('pinned_by').references(() => users.id, { onDelete: 'set null' }),
+  pinnedAt: timestamp('pinned_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** When a link's utilisation was last reported (the value itself lives on the link). */
+export const linkMetrics = pgTable('link_metrics', {
+  linkId: uuid('link_id')
+    .primaryKey()
+    .references(() => links.id, { onDelete: 'cascade' }),
+  utilisation: doublePrecision('utilisation').notNull(),
+  reportedAt: timestamp('reported_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * When each incident touched each node (a node named by one of its alerts): the open periods the
+ * uptime roll-ups are computed from. Projected from the `changes` log by the uptime roller.
+ */
+export const uptimePeriods = pgTable(
+  'uptime_periods',
+  {
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    nodeId: uuid('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    severity: text('severity').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    /** Null while the incident is open. */
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.incidentId, t.nodeId] }),
+    index('uptime_periods_node_idx').on(t.nodeId, t.startedAt),
+    index('uptime_periods_open_idx').on(t.nodeId).where(sql`ended_at is null`),
+  ],
+);
+
+/**
+ * Seconds per node and hour during which an open incident touched it: `down` while the worst was
+ * critical, `degraded` while high or warning. No row = fully up. Maintained by the uptime roller
+ * from incident open periods, read by the heatmap and the SLA report.
+ */
+export const uptimeHourly = pgTable(
+  'uptime_hourly',
+  {
+    nodeId: uuid('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    hour: timestamp('hour', { withTimezone: true }).notNull(),
+    downSeconds: integer('down_seconds').notNull(),
+    degradedSeconds: integer('degraded_seconds').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.hour] }), index('uptime_hourly_hour_idx').on(t.hour)],
+);
+
+/** The same per UTC day: the sum of the day's hours. */
+export const uptimeDaily = pgTable(
+  'uptime_daily',
+  {
+    nodeId: uuid('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    downSeconds: integer('down_seconds').notNull(),
+    degradedSeconds: integer('degraded_seconds').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.day] }), index('uptime_daily_day_idx').on(t.day)],
+);
+
+/** How far the roller has read the `changes` log, and when it last extended open periods to "now". */
+export const uptimeRollerState = pgTable('uptime_roller_state', {
+  id: text('id').primaryKey(),
+  lastChangeId: bigint('last_change_id', { mode: 'number' }).notNull(),
+  rolledAt: timestamp('rolled_at', { withTimezone: true }).notNull(),
+});

@@ -1,0 +1,173 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database, Tx } from '../db/database.ts';
+import { DAY_MS, HOUR_MS, dayStart, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+
+const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
+const STATE_ID = 'incidents';
+/** One roller at a time across server processes (Postgres). */
+const ROLLER_LOCK = 7317005;
+/** Older hours are not recomputed: no screen or report reads them. */
+const KEEP_MS = 400 * DAY_MS;
+const CHANGES_PER_PASS = 2000;
+
+interface IncidentState {
+  id: string;
+  client: string | null;
+  nodes?: string[];
+  severity: string;
+  createdAt: string;
+  resolvedAt: string | null;
+}
+
+/**
+ * Keeps the uptime roll-ups current. It follows the `changes` log (every incident change, whoever made
+ * it) into `uptime_periods` (when each incident touched each node), then recomputes only the node-hours
+ * those periods cover, plus the current hour of every node with an open period, and the days those
+ * hours belong to. Idempotent: running it twice changes nothing.
+ */
+export class UptimeRoller {
+  readonly #database: Database;
+  readonly #log: FastifyBaseLogger | null;
+  readonly #onRolled: () => void;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => void }) {
+    this.#database = options.database;
+    this.#log = options.log ?? null;
+    this.#onRolled = options.onRolled ?? (() => {});
+  }
+
+  /** Runs every `intervalMs` (first run soon after start). */
+  start(intervalMs = 30_000): void {
+    const tick = () => {
+      this.#running = this.runOnce().catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'));
+    };
+    setTimeout(tick, Math.min(5000, intervalMs)).unref();
+    this.#timer = setInterval(tick, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  /** One pass; returns how many node-hours were written. */
+  async runOnce(now: Date = new Date()): Promise<number> {
+    const written = await this.#database.db.transaction(async (tx) => {
+      if (this.#database.kind === 'postgres') await this.#database.rows(sql`select pg_advisory_xact_lock(${ROLLER_LOCK})`, tx);
+      return this.#pass(tx, now.getTime());
+    });
+    if (written > 0) this.#onRolled();
+    return written;
+  }
+
+  async #pass(tx: Tx, now: number): Promise<number> {
+    const rows = (q: SQL) => this.#database.rows(q, tx);
+    const [state] = (await rows(sql`select last_change_id, rolled_at from uptime_roller_state where id = ${STATE_ID}`)) as { last_change_id: number | string; rolled_at: Date | string }[];
+    let lastChangeId = Number(state?.last_change_id ?? 0);
+    const rolledAt = state ? new Date(state.rolled_at).getTime() : now - HOUR_MS;
+    const dirty = new Map<string, Set<number>>();
+    const floor = now - KEEP_MS;
+    const markDirty = (nodeId: string, from: number, to: number) => {
+      const set = dirty.get(nodeId) ?? new Set<number>();
+      for (const h of hoursBetween(Math.max(from, floor), Math.min(to, now))) set.add(h);
+      dirty.set(nodeId, set);
+    };
+
+    // 1. The changes log → periods, marking both the old and the new extent of every period touched.
+    for (;;) {
+      const changes = (await rows(
+        sql`select id, data from changes where id > ${lastChangeId} and entity = 'incident' order by id limit ${CHANGES_PER_PASS}`,
+      )) as { id: number | string; data: IncidentState }[];
+      if (changes.length === 0) break;
+      lastChangeId = Number(changes[changes.length - 1].id);
+      const latest = new Map<string, IncidentState>();
+      for (const c of changes) latest.set(c.data.id, c.data);
+      const incidents = [...latest.values()];
+      const wanted = incidents.flatMap((i) => (i.client === null ? [] : (i.nodes ?? []).map((name) => ({ incident: i.id, client: i.client, name }))));
+      const resolved = (await rows(
+        sql`select w.incident, n.id as node_id from jsonb_to_recordset(${json(wanted)}) as w(incident uuid, client text, name text)
+            join clients c on c.slug = w.client join nodes n on n.client_id = c.id and n.name = w.name
+            where exists (select 1 from incidents i where i.id = w.incident)`,
+      )) as { incident: string; node_id: string }[];
+      const byIncident = new Map(incidents.map((i) => [i.id, i]));
+      const periods = resolved.map((r) => {
+        const i = byIncident.get(r.incident)!;
+        return { incident: r.incident, node: r.node_id, severity: i.severity, start: i.createdAt, end: i.resolvedAt };
+      });
+      const ids = incidents.map((i) => i.id);
+      const old = (await rows(
+        sql`delete from uptime_periods where incident_id = any(array(select v::uuid from jsonb_array_elements_text(${json(ids)}) as v))
+            returning node_id, started_at, ended_at`,
+      )) as { node_id: string; started_at: Date | string; ended_at: Date | string | null }[];
+      for (const p of old) markDirty(p.node_id, new Date(p.started_at).getTime(), p.ended_at === null ? now : new Date(p.ended_at).getTime());
+      if (periods.length > 0) {
+        await rows(
+          sql`insert into uptime_periods (incident_id, node_id, severity, started_at, ended_at)
+              select x.incident, x.node, x.severity, x.start, x."end"
+              from jsonb_to_recordset(${json(periods)}) as x(incident uuid, node uuid, severity text, start timestamptz, "end" timestamptz)`,
+        );
+      }
+      for (const p of periods) markDirty(p.node, Date.parse(p.start), p.end === null ? now : Date.parse(p.end));
+    }
+
+    // 2. Open periods grow with time: the hours since the last pass.
+    const open = (await rows(sql`select distinct node_id from uptime_periods where ended_at is null`)) as { node_id: string }[];
+    for (const o of open) markDirty(o.node_id, Math.min(rolledAt, now), now);
+
+    // 3. Recompute the dirty node-hours from every period touching them, then their days.
+    let written = 0;
+    const nodeIds = [...dirty.keys()];
+    for (let i = 0; i < nodeIds.length; i += 500) {
+      const chunk = nodeIds.slice(i, i + 500);
+      let from = Infinity;
+      let to = -Infinity;
+      for (const id of chunk) for (const h of dirty.get(id)!) ((from = Math.min(from, h)), (to = Math.max(to, h + HOUR_MS)));
+      if (from === Infinity) continue;
+      const periods = (
+        (await rows(
+          sql`select node_id, severity, started_at, ended_at from uptime_periods
+              where node_id = any(array(select v::uuid from jsonb_array_elements_text(${json(chunk)}) as v))
+                and started_at < ${new Date(to).toISOString()}::timestamptz and (ended_at is null or ended_at > ${new Date(from).toISOString()}::timestamptz)`,
+        )) as { node_id: string; severity: string; started_at: Date | string; ended_at: Date | string | null }[]
+      ).map((p): OpenPeriod => ({ nodeId: p.node_id, severity: p.severity, start: new Date(p.started_at).getTime(), end: p.ended_at === null ? null : new Date(p.ended_at).getTime() }));
+      const hours = rollupHours(periods, new Map(chunk.map((id) => [id, dirty.get(id)!])), now);
+      const keys = hours.map((h) => ({ node: h.nodeId, hour: new Date(h.hour).toISOString() }));
+      await rows(
+        sql`delete from uptime_hourly u using jsonb_to_recordset(${json(keys)}) as k(node uuid, hour timestamptz)
+            where u.node_id = k.node and u.hour = k.hour`,
+      );
+      const kept = hours.filter((h) => h.downSeconds > 0 || h.degradedSeconds > 0).map((h) => ({ node: h.nodeId, hour: new Date(h.hour).toISOString(), down: h.downSeconds, degraded: h.degradedSeconds }));
+      if (kept.length) {
+        await rows(
+          sql`insert into uptime_hourly (node_id, hour, down_seconds, degraded_seconds)
+              select x.node, x.hour, x.down, x.degraded from jsonb_to_recordset(${json(kept)}) as x(node uuid, hour timestamptz, down int, degraded int)`,
+        );
+      }
+      written += hours.length;
+      const days = [...new Set(hours.map((h) => `${h.nodeId}|${new Date(dayStart(h.hour)).toISOString().slice(0, 10)}`))].map((k) => {
+        const [node, day] = k.split('|');
+        return { node, day };
+      });
+      await rows(sql`delete from uptime_daily d using jsonb_to_recordset(${json(days)}) as k(node uuid, day date) where d.node_id = k.node and d.day = k.day`);
+      await rows(
+        sql`insert into uptime_daily (node_id, day, down_seconds, degraded_seconds)
+            select h.node_id, (h.hour at time zone 'UTC')::date, sum(h.down_seconds), sum(h.degraded_seconds)
+            from uptime_hourly h join jsonb_to_recordset(${json(days)}) as k(node uuid, day date)
+              on h.node_id = k.node and h.hour >= k.day::timestamp at time zone 'UTC' and h.hour < (k.day + 1)::timestamp at time zone 'UTC'
+            group by h.node_id, (h.hour at time zone 'UTC')::date`,
+      );
+    }
+
+    await rows(
+      sql`insert into uptime_roller_state (id, last_change_id, rolled_at) values (${STATE_ID}, ${lastChangeId}, ${new Date(now).toISOString()}::timestamptz)
+          on conflict (id) do update set last_change_id = excluded.last_change_id, rolled_at = excluded.rolled_at`,
+    );
+    return written;
+  }
+}
+

@@ -1,0 +1,177 @@
+import { timingSafeEqual } from 'node:crypto';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
+import { clients, walls } from '../db/schema/index.ts';
+import { hashToken, newSecret } from '../auth/tokens.ts';
+import { DomainError } from '../errors.ts';
+import type { CreateWallRequest, UpdateWallRequest, WallDto } from '../../src/lib/protocol/walls.ts';
+
+type WallRow = typeof walls.$inferSelect;
+
+/** Device tokens carry a readable prefix, so a leaked one is recognisable in a log or a chat. */
+const TOKEN_PREFIX = 'wfw_';
+
+/** What a wall screen is allowed: read-only, its own clients. */
+export interface WallPrincipal {
+  wallId: string;
+  name: string;
+  /** Client slugs the wall covers; null = every client. */
+  clients: string[] | null;
+}
+
+export function toWallDto(row: WallRow): WallDto {
+  return {
+    id: row.id,
+    name: row.name,
+    clients: row.clients ?? null,
+    pages: row.pages,
+    chime: row.chime,
+    pixelShift: row.pixelShift,
+    tokenPrefix: row.tokenHash === null ? null : row.tokenPrefix,
+    tokenCreatedAt: row.tokenHash === null || row.tokenCreatedAt === null ? null : row.tokenCreatedAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    version: row.version,
+  };
+}
+
+/** Refuses client slugs that name no client: a wall for a typo would show nothing, silently. */
+async function checkClients(db: Db, slugs: string[] | null | undefined): Promise<void> {
+  if (!slugs || slugs.length === 0) return;
+  const found = await db.select({ slug: clients.slug }).from(clients).where(inArray(clients.slug, slugs));
+  const known = new Set(found.map((c) => c.slug));
+  const unknown = slugs.filter((s) => !known.has(s));
+  if (unknown.length > 0) throw new DomainError('validation_failed', `clients: unknown client ${unknown.map((s) => JSON.stringify(s)).join(', ')}`, 'clients');
+}
+
+/** Panels that name a client must name one the wall covers. */
+function checkPanelClients(pages: CreateWallRequest['pages'], wallClients: string[] | null): void {
+  if (wallClients === null) return;
+  pages.forEach((page, p) =>
+    page.panels.forEach((panel, i) => {
+      if (panel.client && !wallClients.includes(panel.client)) {
+        throw new DomainError('validation_failed', `pages[${p}].panels[${i}].client: ${panel.client} is not one of the wall's clients`, `pages[${p}].panels[${i}].client`);
+      }
+    }),
+  );
+}
+
+function newDeviceToken(): { token: string; tokenHash: string; tokenPrefix: string } {
+  const token = newSecret(TOKEN_PREFIX);
+  return { token, tokenHash: hashToken(token), tokenPrefix: token.slice(0, TOKEN_PREFIX.length + 4) };
+}
+
+export async function createWall(db: Db, input: CreateWallRequest, createdBy: string | null): Promise<{ wall: WallDto; token: string }> {
+  const clientList = input.clients ? [...new Set(input.clients)].sort() : null;
+  await checkClients(db, clientList);
+  checkPanelClients(input.pages, clientList);
+  const { token, tokenHash, tokenPrefix } = newDeviceToken();
+  const [row] = await db
+    .insert(walls)
+    .values({
+      name: input.name,
+      clients: clientList,
+      pages: input.pages,
+      chime: input.chime ?? { enabled: false, repeatMinutes: 5 },
+      pixelShift: input.pixelShift ?? true,
+      tokenHash,
+      tokenPrefix,
+      tokenCreatedAt: new Date(),
+      createdBy,
+    })
+    .returning();
+  return { wall: toWallDto(row), token };
+}
+
+export async function listWalls(db: Db): Promise<WallDto[]> {
+  return (await db.select().from(walls).orderBy(asc(walls.name), asc(walls.createdAt))).map(toWallDto);
+}
+
+export async function getWallRow(db: Db, id: string): Promise<WallRow> {
+  const [row] = await db.select().from(walls).where(eq(walls.id, id));
+  if (!row) throw new DomainError('not_found', 'no such wall');
+  return row;
+}
+
+export async function updateWall(db: Db, id: string, input: UpdateWallRequest): Promise<WallDto> {
+  const current = await getWallRow(db, id);
+  if (input.version !== undefined && input.version !== current.version) {
+    throw new DomainError('conflict', `the wall was changed by someone else (version ${current.version}, you edited ${input.version}): reload it`);
+  }
+  const clientList = input.clients === undefined ? current.clients : input.clients === null ? null : [...new Set(input.clients)].sort();
+  if (input.clients !== undefined) await checkClients(db, clientList);
+  checkPanelClients(input.pages ?? current.pages, clientList);
+  const [row] = await db
+    .update(walls)
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.clients !== undefined ? { clients: clientList } : {}),
+      ...(input.pages !== undefined ? { pages: input.pages } : {}),
+      ...(input.chime !== undefined ? { chime: input.chime } : {}),
+      ...(input.pixelShift !== undefined ? { pixelShift: input.pixelShift } : {}),
+      updatedAt: new Date(),
+      version: sql`${walls.version} + 1`,
+    })
+    .where(and(eq(walls.id, id), eq(walls.version, current.version)))
+    .returning();
+  if (!row) throw new DomainError('conflict', 'the wall was changed by someone else meanwhile: reload it');
+  return toWallDto(row);
+}
+
+export async function deleteWall(db: Db, id: string): Promise<WallDto> {
+  const [row] = await db.delete(walls).where(eq(walls.id, id)).returning();
+  if (!row) throw new DomainError('not_found', 'no such wall');
+  return toWallDto(row);
+}
+
+/** A new device token; the previous one stops working at once. */
+export async function rotateWallToken(db: Db, id: string): Promise<{ wall: WallDto; token: string }> {
+  await getWallRow(db, id);
+  const { token, tokenHash, tokenPrefix } = newDeviceToken();
+  const [row] = await db
+    .update(walls)
+    .set({ tokenHash, tokenPrefix, tokenCreatedAt: new Date(), revokedAt: null, updatedAt: new Date(), version: sql`${walls.version} + 1` })
+    .where(eq(walls.id, id))
+    .returning();
+  return { wall: toWallDto(row), token };
+}
+
+/** No token opens the wall any more until a new one is issued. */
+export async function revokeWallToken(db: Db, id: string): Promise<WallDto> {
+  await getWallRow(db, id);
+  const [row] = await db
+    .update(walls)
+    .set({ tokenHash: null, revokedAt: new Date(), updatedAt: new Date(), version: sql`${walls.version} + 1` })
+    .where(eq(walls.id, id))
+    .returning();
+  return toWallDto(row);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The wall a device token opens, or null. The row is found by id; the token's hash is then compared
+ * in constant time, so neither the lookup nor the comparison tells an attacker how close a guess was.
+ */
+export async function wallForToken(db: Db, wallId: string, token: string | undefined): Promise<WallPrincipal | null> {
+  if (!token || token.length > 200 || !UUID.test(wallId)) return null;
+  const [row] = await db
+    .select({ id: walls.id, name: walls.name, clients: walls.clients, tokenHash: walls.tokenHash })
+    .from(walls)
+    .where(eq(walls.id, wallId));
+  if (!row || row.tokenHash === null) return null;
+  const presented = Buffer.from(hashToken(token), 'hex');
+  const stored = Buffer.from(row.tokenHash, 'hex');
+  if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return null;
+  return { wallId: row.id, name: row.name, clients: row.clients ?? null };
+}
+
+/** The cookie that carries one wall's device token (one per wall, so a browser can hold several). */
+export function wallCookieName(wallId: string): string {
+  return `wf_wall_${wallId}`;
+}
+
+export function isWallId(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}

@@ -1,0 +1,18 @@
+/** Words and numbers every face of the app shows the same way. */
+import type { Severity } from './severity.ts';
+import type { IncidentStatus } from '../protocol/incidents.ts';
+
+/** "4 s", "12 min", "3 h 5 min", "2 d 4 h": ages people read at a glance, in a queue, on a wall or a phone. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}
+
+export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', high: 'High', warning: 'Warning', info: 'Info' };
+export const STATUS_LABEL: Record<IncidentStatus, string> = { triggered: 'Triggered', acknowledged: 'Acknowledged', resolved: 'Resolved' };

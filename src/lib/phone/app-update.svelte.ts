@@ -1,0 +1,44 @@
+import { Workbox } from 'workbox-window';
+import { dev } from '$app/environment';
+
+/**
+ * Registers the service worker through workbox-window and tells when a new version is waiting, so
+ * the page can offer "update available — reload" instead of switching code under someone's feet.
+ */
+export class AppUpdate {
+  #available = $state(false);
+  #workbox: Workbox | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  /** A new version is installed and waits for the person to reload. */
+  get available(): boolean {
+    return this.#available;
+  }
+
+  start(): void {
+    if (this.#workbox || !('serviceWorker' in navigator)) return;
+    // SvelteKit serves the worker as an ES module in development and as a classic script when built.
+    const workbox = new Workbox('/service-worker.js', { type: dev ? 'module' : 'classic' });
+    this.#workbox = workbox;
+    workbox.addEventListener('waiting', () => (this.#available = true));
+    workbox.register().catch((error: unknown) => console.warn('service worker registration failed', error));
+    // A screen left open for days still learns about deploys.
+    this.#timer = setInterval(() => void workbox.update().catch(() => undefined), 60 * 60_000);
+  }
+
+  /** Activates the waiting version and reloads once it controls the page. */
+  reload(): void {
+    const workbox = this.#workbox;
+    if (!workbox) return location.reload();
+    workbox.addEventListener('controlling', () => location.reload());
+    workbox.messageSkipWaiting();
+  }
+
+  dismiss(): void {
+    this.#available = false;
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}

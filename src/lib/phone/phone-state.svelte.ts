@@ -1,0 +1,187 @@
+import { createContext } from 'svelte';
+import { api } from '$lib/api/client.ts';
+import { IncidentsState } from '$lib/state/incidents.svelte.ts';
+import type { Connection } from '$lib/realtime/connection.svelte.ts';
+import type { IncidentDto } from '$lib/protocol/incidents.ts';
+import type { TeamDto } from '$lib/protocol/console.ts';
+import type { ErrorCode } from '$lib/protocol/errors.ts';
+import { loadSnapshot, saveSnapshot, type StoredSnapshot } from './offline-snapshot.ts';
+
+/** How often the last known state is written down while live, so an offline start shows a fresh age. */
+const SAVE_EVERY_MS = 15_000;
+
+export type PhoneCommand = 'incident:acknowledge' | 'incident:resolve' | 'incident:take-over';
+
+/** Outcome of a command for the person: done, or why not. */
+export type CommandResult = { ok: true; incident: IncidentDto } | { ok: false; code: ErrorCode | 'offline'; message: string };
+
+/**
+ * What the phone shows: the open incidents of my scope, live from the socket when connected, else
+ * the last known ones (kept in IndexedDB) marked stale with their age. The socket reconnects by
+ * itself; as soon as it is live again the list is current again.
+ */
+export class PhoneState {
+  readonly userId: string;
+  #live = $state.raw<IncidentsState | null>(null);
+  #connection = $state.raw<Connection | null>(null);
+  #stored = $state.raw<StoredSnapshot | null>(null);
+  #storedLoaded = $state(false);
+  #teamIds = $state.raw<Set<string>>(new Set());
+  #now = $state(Date.now());
+  #ticker: ReturnType<typeof setInterval>;
+  #saver: ReturnType<typeof setInterval> | null = null;
+  #offApplied: (() => void) | null = null;
+  #saveQueued = false;
+
+  constructor(userId: string) {
+    this.userId = userId;
+    this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
+    loadSnapshot(userId).then(
+      (stored) => {
+        this.#stored = stored;
+        this.#storedLoaded = true;
+      },
+      () => (this.#storedLoaded = true),
+    );
+  }
+
+  /** Follows the app's connection (null while there is none). */
+  attach(connection: Connection | null): void {
+    if (connection === this.#connection) return;
+    this.#detach();
+    this.#connection = connection;
+    if (!connection) return;
+    // Coalesced like a screen: a phone on a mobile network needs the latest state, not every commit.
+    const live = new IncidentsState(connection, { mode: 'screen' });
+    this.#live = live;
+    this.#offApplied = live.onApplied(() => this.#queueSave());
+    this.#saver = setInterval(() => {
+      if (this.isLive) void this.#save();
+    }, SAVE_EVERY_MS);
+    void this.loadTeams();
+  }
+
+  #detach(): void {
+    this.#offApplied?.();
+    this.#offApplied = null;
+    if (this.#saver) clearInterval(this.#saver);
+    this.#saver = null;
+    this.#live?.close();
+    this.#live = null;
+  }
+
+  /** True when what is shown is current: a snapshot arrived and the socket is live. */
+  get isLive(): boolean {
+    return this.#live?.ready === true && this.#connection?.status === 'live';
+  }
+
+  /** False until we know whether anything was stored (avoids flashing "nothing known"). */
+  get loaded(): boolean {
+    return this.#live?.ready === true || this.#storedLoaded;
+  }
+
+  /** Open incidents shown, highest priority first. */
+  get incidents(): IncidentDto[] {
+    if (this.#live?.ready) return this.#live.incidents;
+    return this.#stored?.incidents ?? [];
+  }
+
+  /** When what is shown was last known to be current (epoch ms); null while live. */
+  get staleSince(): number | null {
+    if (this.isLive) return null;
+    if (this.#live?.ready) return this.#connection?.lastMessageAt ?? this.#now;
+    return this.#stored ? Date.parse(this.#stored.currentAt) : null;
+  }
+
+  /** Seconds since {@link staleSince}, ticking. */
+  get staleSeconds(): number | null {
+    const since = this.staleSince;
+    return since === null ? null : Math.max(0, Math.round((this.#now - since) / 1000));
+  }
+
+  get connectionStatus(): string {
+    return this.#connection?.status ?? 'connecting';
+  }
+
+  get(id: string): IncidentDto | undefined {
+    return this.incidents.find((i) => i.id === id);
+  }
+
+  /** Assigned to me. */
+  get mine(): IncidentDto[] {
+    return this.incidents.filter((i) => i.assigneeId === this.userId);
+  }
+
+  /** Held by one of my teams, not by me. */
+  get team(): IncidentDto[] {
+    return this.incidents.filter((i) => i.assigneeId !== this.userId && i.teamId !== null && this.#teamIds.has(i.teamId));
+  }
+
+  /** Triggered, held by nobody: what a page is about. */
+  get waiting(): IncidentDto[] {
+    return this.incidents.filter((i) => i.status === 'triggered' && i.assigneeId === null && (i.teamId === null || !this.#teamIds.has(i.teamId)));
+  }
+
+  /** Everything else open in my clients, for completeness. */
+  get others(): IncidentDto[] {
+    const shown = new Set([...this.mine, ...this.team, ...this.waiting].map((i) => i.id));
+    return this.incidents.filter((i) => !shown.has(i.id));
+  }
+
+  async loadTeams(): Promise<void> {
+    try {
+      const teams = await api<TeamDto[] | { teams: TeamDto[] }>('GET', '/teams');
+      const list = Array.isArray(teams) ? teams : teams.teams;
+      this.#teamIds = new Set(list.filter((t) => t.members.some((m) => m.id === this.userId)).map((t) => t.id));
+    } catch {
+      // No teams (or not allowed to list them): the team section stays empty.
+    }
+  }
+
+  /** Runs an incident command over the socket; its answer (or refusal) comes back for the person. */
+  command(name: PhoneCommand, incident: IncidentDto): Promise<CommandResult> {
+    const socket = this.#connection?.socket;
+    if (!socket?.connected) return Promise.resolve({ ok: false, code: 'offline', message: 'no connection: try again when back online' });
+    return new Promise((resolve) => {
+      socket.timeout(15_000).emit(name, { id: incident.id, version: incident.version }, (error: Error | null, reply) => {
+        if (error) resolve({ ok: false, code: 'offline', message: 'the server did not answer in time' });
+        else if (reply.ok) resolve({ ok: true, incident: reply.data });
+        else resolve({ ok: false, code: reply.code, message: reply.message });
+      });
+    });
+  }
+
+  #queueSave(): void {
+    if (this.#saveQueued) return;
+    this.#saveQueued = true;
+    setTimeout(() => {
+      this.#saveQueued = false;
+      void this.#save();
+    }, 1000);
+  }
+
+  async #save(): Promise<void> {
+    const live = this.#live;
+    if (!live?.ready) return;
+    const snapshot: StoredSnapshot = {
+      userId: this.userId,
+      currentAt: new Date(this.#connection?.lastMessageAt ?? Date.now()).toISOString(),
+      lastChangeId: live.lastChangeId,
+      incidents: live.incidents,
+    };
+    try {
+      await saveSnapshot(snapshot);
+      this.#stored = snapshot;
+    } catch {
+      // Private mode or a full disk: the phone works, only the offline start has less to show.
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#ticker);
+    this.#detach();
+  }
+}
+
+const [getPhone, setPhone] = createContext<PhoneState>();
+export { getPhone as getPhoneContext, setPhone as setPhoneContext };

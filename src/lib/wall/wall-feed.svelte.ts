@@ -1,0 +1,192 @@
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '$lib/protocol/events.ts';
+import type { IncidentDelta, IncidentDto, IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
+import { compareIncidents } from '$lib/domain/priority.ts';
+
+/** No update or heartbeat for this long and the wall says STALE, whatever the socket claims. */
+export const WALL_STALE_AFTER_MS = 10_000;
+
+export type WallStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'disconnected';
+
+export interface WallFeedEvents {
+  /** Nodes, links or positions changed for some clients. */
+  topologyChanged?: () => void;
+  utilisation?: (links: { id: string; utilisation: number | null }[]) => void;
+  uptimeRolled?: () => void;
+  /** The wall's layout or settings were edited. */
+  wallChanged?: () => void;
+  /** Connected again after a gap the server could not bridge: reload everything. */
+  resynced?: () => void;
+  /** Critical incidents that were not critical (or not there) a moment ago. */
+  newCriticals?: (incidents: IncidentDto[]) => void;
+}
+
+/** Backoff with jitter for reconnects Socket.IO does not retry itself (a refused handshake). */
+function retryDelay(attempt: number): number {
+  const base = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+  return base * (0.5 + Math.random());
+}
+
+/**
+ * A wall screen's one connection: its device cookie (sent by the browser; the page never sees it)
+ * proves which wall it is. Keeps the wall's open incidents from a snapshot and ordered deltas, knows
+ * when it is stale, reconnects forever with backoff and jitter, and ends only when the server says
+ * the screen was disconnected (token revoked or rotated, wall deleted).
+ */
+export class WallFeed {
+  #status = $state<'connecting' | 'live' | 'reconnecting' | 'disconnected'>('connecting');
+  #lastMessageAt = $state<number | null>(null);
+  #now = $state(Date.now());
+  #incidents = $state.raw<IncidentDto[]>([]);
+  #ready = $state(false);
+  #disconnectedReason = $state<string | null>(null);
+  #serverOffsetMs = $state(0);
+  #sync: SyncState = emptySync();
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #attempt = 0;
+  readonly #ticker: ReturnType<typeof setInterval>;
+  readonly #events: WallFeedEvents;
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  constructor(wallId: string, events: WallFeedEvents = {}, url = '/') {
+    this.#events = events;
+    this.socket = io(url, {
+      auth: { wallId },
+      withCredentials: true,
+      reconnection: true,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10_000,
+      randomizationFactor: 0.5,
+      transports: ['websocket', 'polling'],
+    });
+    const s = this.socket;
+    s.on('connect', () => {
+      this.#attempt = 0;
+      this.#heard('live');
+      // A recovered connection missed nothing; otherwise start over from a snapshot.
+      if (!s.recovered) {
+        this.#subscribe();
+        if (this.#ready) this.#events.resynced?.();
+      }
+    });
+    s.on('wall:ready', ({ serverTime }) => {
+      this.#serverOffsetMs = Date.parse(serverTime) - Date.now();
+      this.#heard('live');
+    });
+    s.on('server:heartbeat', () => this.#heard());
+    s.on('incidents:snapshot', (snapshot) => this.#onSnapshot(snapshot));
+    s.on('incidents:changed', (delta) => this.#onDelta(delta));
+    s.on('topology:changed', () => this.#events.topologyChanged?.());
+    s.on('topology:utilisation', ({ links }) => this.#events.utilisation?.(links));
+    s.on('uptime:rolled', () => this.#events.uptimeRolled?.());
+    s.on('wall:changed', () => this.#events.wallChanged?.());
+    s.on('wall:disconnected', ({ reason }) => this.#end(reason === 'deleted' ? 'the wall was deleted' : `its device token was ${reason}`));
+    s.on('disconnect', (reason) => {
+      if (this.#status === 'disconnected') return;
+      this.#status = 'reconnecting';
+      // The server closing our socket (a restart, a changed wall) is not a goodbye: Socket.IO does not
+      // retry those by itself, so we do.
+      if (reason === 'io server disconnect') this.#scheduleRetry();
+    });
+    s.on('connect_error', (error) => {
+      if (this.#status === 'disconnected') return;
+      // The handshake refused the device cookie: revoked, rotated, never given. Nothing to retry.
+      if (error.message === 'unauthenticated') return this.#end('its device token is no longer valid');
+      this.#status = this.#status === 'connecting' && this.#lastMessageAt === null ? 'connecting' : 'reconnecting';
+      if (!s.active) this.#scheduleRetry();
+    });
+    this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
+  }
+
+  /** live / reconnecting / stale (nothing heard for 10 s) / disconnected for good. */
+  get status(): WallStatus {
+    if (this.#status === 'disconnected') return 'disconnected';
+    if (this.#lastMessageAt !== null && this.#now - this.#lastMessageAt > WALL_STALE_AFTER_MS) return 'stale';
+    if (this.#status === 'connecting') return 'connecting';
+    return this.#status;
+  }
+  /** When the last update or heartbeat arrived (epoch ms), for "STALE since …" and "updated 3 s ago". */
+  get lastMessageAt(): number | null {
+    return this.#lastMessageAt;
+  }
+  /** The clock, ticking every second (server-corrected). */
+  get now(): number {
+    return this.#now + this.#serverOffsetMs;
+  }
+  get disconnectedReason(): string | null {
+    return this.#disconnectedReason;
+  }
+  get ready(): boolean {
+    return this.#ready;
+  }
+  /** Open incidents of the wall's clients, most urgent first (snoozed ones included: the map shows them). */
+  get incidents(): IncidentDto[] {
+    return this.#incidents;
+  }
+
+  #heard(status?: 'live') {
+    this.#lastMessageAt = Date.now();
+    this.#now = this.#lastMessageAt;
+    if (status) this.#status = status;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry !== null || this.#status === 'disconnected') return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      if (this.#status !== 'disconnected' && !this.socket.connected) this.socket.connect();
+    }, retryDelay(this.#attempt++));
+  }
+
+  #subscribe(): void {
+    this.#sync = emptySync();
+    this.socket.emit('incidents:subscribe', { scope: {}, mode: 'screen' }, (reply) => {
+      if (!reply.ok) this.#scheduleResubscribe();
+    });
+  }
+
+  #scheduleResubscribe(): void {
+    setTimeout(() => {
+      if (this.socket.connected) this.#subscribe();
+    }, retryDelay(this.#attempt++));
+  }
+
+  #onSnapshot(snapshot: IncidentSnapshot): void {
+    this.#heard();
+    const before = this.#ready ? new Map(this.#incidents.map((i) => [i.id, i])) : null;
+    this.#apply(applySnapshot(this.#sync, snapshot), before);
+  }
+
+  #onDelta(delta: IncidentDelta): void {
+    this.#heard();
+    const before = new Map(this.#incidents.map((i) => [i.id, i]));
+    this.#apply(applyDelta(this.#sync, delta), this.#ready ? before : null);
+  }
+
+  #apply(result: SyncResult, before: Map<string, IncidentDto> | null): void {
+    if (result.resync) return this.#subscribe();
+    this.#sync = result.state;
+    if (!result.state.ready) return;
+    this.#ready = true;
+    const list = [...result.state.incidents.values()].sort(compareIncidents);
+    this.#incidents = list;
+    if (before) {
+      const fresh = list.filter((i) => i.severity === 'critical' && before.get(i.id)?.severity !== 'critical');
+      if (fresh.length) this.#events.newCriticals?.(fresh);
+    }
+  }
+
+  #end(reason: string): void {
+    this.#status = 'disconnected';
+    this.#disconnectedReason = reason;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.socket.disconnect();
+  }
+
+  close(): void {
+    clearInterval(this.#ticker);
+    if (this.#retry) clearTimeout(this.#retry);
+    this.socket.disconnect();
+  }
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { io } from 'socket.io-client';
+import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { addSource } from '../../server/ingest/sources.ts';
+import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
+
+/** What people see of one queue row. */
+const row = (page: Page, number: number) => page.locator(`[data-testid="incident-row"][data-number="${number}"]`);
+
+describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? ` (${skipReason})` : ''}`, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let token: string;
+  const users: Record<'engineer' | 'lead' | 'viewer' | 'observer', { email: string; password: string; id: string }> = {} as never;
+
+  beforeAll(async () => {
+    assertAppBuilt();
+    server = await startTestServer('memory://');
+    browser = await launchBrowser();
+    ({ token } = await addSource(server.context.database.db, { name: 'prometheus', format: 'alertmanager' }));
+    users.engineer = await server.addUser('nadia@example.com', 'engineer', 'Nadia Novak');
+    users.lead = await server.addUser('lena@example.com', 'lead', 'Lena Lindqvist');
+    users.viewer = await server.addUser('victor@example.com', 'viewer', 'Victor Viewer');
+    users.observer = await server.addUser('omar@example.com', 'engineer', 'Omar Okafor');
+    const alerts: TestAlert[] = [
+      { name: 'CoreSwitchDown', severity: 'critical', client: 'acme', instance: 'core-sw-01', fingerprint: 'e2e-1' },
+      { name: 'DiskFull', severity: 'high', client: 'globex', instance: 'db-01', fingerprint: 'e2e-2' },
+      { name: 'CertExpiring', severity: 'warning', client: 'initech', instance: 'web-01', fingerprint: 'e2e-3' },
+      { name: 'BackupLate', severity: 'info', client: 'acme', instance: 'nas-01', fingerprint: 'e2e-4' },
+    ].map((a, i) => ({ ...a, startsAt: new Date(Date.now() - (10 - i) * 60_000).toISOString(), summary: `${a.name} on ${a.instance}` }));
+    expect((await postAlertmanager(server.url, token, alerts)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+  });
+
+  async function signedIn(who: keyof typeof users, path = '/') {
+    const opened = await newPage(browser);
+    await opened.page.goto(`${server.url}/login?next=${encodeURIComponent(path)}`);
+    await signInThroughForm(opened.page, users[who].email, users[who].password);
+    await opened.page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    return opened;
+  }
+
+  it('an engineer acknowledges by keyboard, a lead reassigns with a reason, and another user sees both live', async () => {
+    const engineer = await signedIn('engineer');
+    const observer = await signedIn('observer');
+    for (const { page } of [engineer, observer]) await row(page, 1).waitFor();
+
+    // Highest priority first: the critical one leads the queue.
+    const numbers = await engineer.page.locator('[data-testid="incident-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-severity')));
+    expect(numbers).toEqual(['critical', 'high', 'warning', 'info']);
+
+    // j focuses the first row, a acknowledges it: no mouse involved.
+    await engineer.page.keyboard.press('j');
+    await expect(row(engineer.page, 1).getAttribute('class')).resolves.toContain('cursor');
+    await engineer.page.keyboard.press('a');
+    await engineer.page.locator('[data-testid="action-outcome"][data-tone="success"]').waitFor();
+    await row(engineer.page, 1).and(engineer.page.locator('[data-status="acknowledged"]')).waitFor();
+    // The other person's queue shows it within a second, without a reload.
+    await row(observer.page, 1).and(observer.page.locator('[data-status="acknowledged"]')).waitFor({ timeout: 1000 });
+    await expect(row(observer.page, 1).getByTestId('incident-assignee').innerText()).resolves.toContain('Nadia Novak');
+
+    // Selection and focus survive live changes: select #2, then a new critical arrives above it.
+    await engineer.page.keyboard.press('j');
+    await engineer.page.keyboard.press('x');
+    await expect(row(engineer.page, 2).getAttribute('data-selected')).resolves.toBe('true');
+    expect(
+      (await postAlertmanager(server.url, token, [{ name: 'PowerFeedLost', severity: 'critical', client: 'globex', instance: 'pdu-02', fingerprint: 'e2e-5' }]))
+        .status,
+    ).toBe(200);
+    await row(engineer.page, 5).waitFor();
+    await expect(row(engineer.page, 5).getAttribute('data-flash')).resolves.toMatch(/^[01]$/);
+    await expect(row(engineer.page, 2).getAttribute('data-selected')).resolves.toBe('true');
+    await expect(row(engineer.page, 2).getAttribute('class')).resolves.toContain('cursor');
+    expect(await engineer.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('incident-list');
+    await engineer.page.keyboard.press('Escape');
+    await expect(row(engineer.page, 2).getAttribute('data-selected')).resolves.toBe('false');
+    await screenshot(engineer.page, 'console-queue');
+
+    // The lead reassigns #1 from Nadia to Omar, saying why.
+    const lead = await signedIn('lead', '/lead');
+    await lead.page.getByTestId('workload').waitFor();
+    const incidentRow = lead.page.locator('[data-testid="lead-incident"]', { hasText: '#1' }).first();
+    await incidentRow.getByTestId('lead-reassign').click();
+    const dialog = lead.page.getByTestId('action-dialog');
+    await dialog.getByTestId('assign-person').selectOption({ label: 'Omar Okafor' });
+    // Taking it from someone else needs a reason: refused without one, accepted with one.
+    await dialog.getByTestId('action-submit').click();
+    await dialog.getByRole('alert').filter({ hasText: 'Say why' }).waitFor();
+    await dialog.getByTestId('assign-reason').fill('Nadia is handing over at 18:00');
+    await dialog.getByTestId('action-submit').click();
+    await lead.page.locator('[data-testid="action-outcome"][data-tone="success"]').waitFor();
+    await row(observer.page, 1).getByTestId('incident-assignee').filter({ hasText: 'Omar Okafor' }).waitFor({ timeout: 1000 });
+    await lead.page.locator('[data-testid="assignee-group"]', { hasText: 'Omar Okafor' }).waitFor();
+    await lead.page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(lead.page, 'console-lead');
+
+    // The incident's page tells the story: who acknowledged, who reassigned from whom to whom, and why.
+    await observer.page.keyboard.press('j');
+    await observer.page.keyboard.press('Enter');
+    await observer.page.getByTestId('incident-detail').waitFor();
+    const timeline = observer.page.getByTestId('timeline');
+    await timeline.getByText('Acknowledged by Nadia Novak').waitFor();
+    await timeline.getByText('Reassigned from Nadia Novak → Omar Okafor by Lena Lindqvist').waitFor();
+    await expect(timeline.getByTestId('timeline-reason').last().innerText()).resolves.toContain('Nadia is handing over at 18:00');
+    await screenshot(observer.page, 'console-detail');
+
+    for (const opened of [engineer, observer, lead]) {
+      expect(opened.errors).toEqual([]);
+      await opened.context.close();
+    }
+  });
+
+  it('a viewer sees the queue and the incident but no action, and a forged command is refused', async () => {
+    const viewer = await signedIn('viewer');
+    await row(viewer.page, 3).waitFor();
+    expect(await viewer.page.getByTestId('queue-actions').count()).toBe(0);
+    expect(await viewer.page.getByTestId('action-bar').count()).toBe(0);
+    expect(await viewer.page.locator('[data-testid="incident-row"] input[type="checkbox"]').count()).toBe(0);
+    // Action keys do nothing for a viewer.
+    await viewer.page.keyboard.press('j');
+    await viewer.page.keyboard.press('j');
+    await viewer.page.keyboard.press('a');
+    await viewer.page.keyboard.press('e');
+    expect(await viewer.page.getByTestId('action-dialog').isVisible()).toBe(false);
+    await viewer.page.keyboard.press('Enter');
+    await viewer.page.getByTestId('incident-detail').waitFor();
+    expect(await viewer.page.getByTestId('action-bar').count()).toBe(0);
+
+    // Forged from the viewer's own session, over the socket and over REST: refused.
+    const id = await viewer.page.getByTestId('incident-detail').getAttribute('data-incident');
+    const cookie = await server.signIn(users.viewer.email, users.viewer.password);
+    const socket = io(server.url, { extraHeaders: { cookie }, transports: ['websocket'] });
+    try {
+      const reply = await socket.timeout(5000).emitWithAck('incident:acknowledge', { id: id! });
+      expect(reply).toMatchObject({ ok: false, code: 'forbidden' });
+    } finally {
+      socket.close();
+    }
+    const status = await viewer.page.evaluate(async (incidentId) => {
+      const response = await fetch(`/api/v1/incidents/${incidentId}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return response.status;
+    }, id);
+    expect(status).toBe(403);
+    await viewer.page.getByTestId('incident-state').filter({ hasNotText: 'Resolved' }).waitFor();
+    expect(viewer.errors.filter((e) => !e.includes('403'))).toEqual([]);
+    await viewer.context.close();
+  });
+});

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
+import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
+import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
+import { writeHistory } from './wall-fixtures.ts';
+import { buildGeometry, fitTransform } from '../../src/lib/wall/map-model.ts';
+import type { TopologyDto } from '../../src/lib/protocol/topology.ts';
+
+const SIZES = [
+  { name: '1080p', width: 1920, height: 1080 },
+  { name: '4k', width: 3840, height: 2160 },
+] as const;
+
+describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${skipReason})` : ''}`, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-wall-e2e-'));
+  let server: TestServer;
+  let browser: Browser;
+  let alertmanagerToken: string;
+  let lead: { email: string; password: string };
+  let leadCookie: string;
+  let wall: WallWithTokenDto;
+  const screens: { size: (typeof SIZES)[number]; context: BrowserContext; page: Page; errors: string[] }[] = [];
+
+  const api = async (method: string, url: string, body?: unknown) => {
+    const response = await fetch(`${server.url}/api/v1${url}`, {
+      method,
+      headers: { cookie: leadCookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(response.status, `${method} ${url}`).toBeLessThan(300);
+    return response.status === 204 ? null : response.json();
+  };
+
+  /** A demo node going critical, as Alertmanager would post it. */
+  const coreSwitch = (status: 'firing' | 'resolved') =>
+    postAlertmanager(server.url, alertmanagerToken, [
+      { name: 'CoreSwitchDown', client: 'acme', instance: 'new-core-sw-01', severity: 'critical', status, summary: 'Core switch new-core-sw-01 not answering', fingerprint: 'e2e-wall-core' },
+    ]);
+
+  beforeAll(async () => {
+    assertAppBuilt();
+    // PGlite on disk, as `npm start` runs it: the restart below reopens the same database.
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir });
+    const tokens = await seedDemoEstate(server.context.database.db);
+    alertmanagerToken = tokens.alertmanager;
+    const user = await server.addUser('lena@example.com', 'lead', 'Lena Lead');
+    lead = user;
+    leadCookie = await server.signIn(user.email, user.password);
+    await api('POST', '/topology/layout');
+    await writeHistory(server.context.database, { days: 90, share: 0.35 });
+    wall = (await api('POST', '/walls', { name: 'NOC main wall', pages: [DEFAULT_WALL_PAGE] })) as WallWithTokenDto;
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    for (const s of screens) await s.context.close();
+    await browser?.close();
+    await server?.dispose();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('opens with its device link at 1920×1080 and 3840×2160: token gone from the address, no scrolling, live', async () => {
+    for (const size of SIZES) {
+      const context = await browser.newContext({ viewport: { width: size.width, height: size.height } });
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      const errors = collectPageErrors(page);
+      await page.goto(`${server.url}${wall.openPath}`);
+      // The server traded the token for a cookie and sent the screen to the bare address.
+      expect(new URL(page.url()).pathname).toBe(`/wall/${wall.wall.id}`);
+      expect(page.url()).not.toContain('token');
+      expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: the page never sees it
+      await page.locator('[data-testid="wall"][data-status="live"]').waitFor();
+      await page.locator('.topology[data-nodes="179"]').waitFor();
+      await page.locator('[data-testid="wall-panel-heatmap"] .heatmap').waitFor();
+      await page.locator('[data-testid="queue-empty"]').waitFor();
+      // Fits the screen: nothing scrolls.
+      const overflow = await page.evaluate(() => ({ x: document.documentElement.scrollWidth - innerWidth, y: document.documentElement.scrollHeight - innerHeight }));
+      expect(overflow).toEqual({ x: 0, y: 0 });
+      // Readable from 5 m: body text scales with the screen (≥ 20 px at 1080p, twice that at 4K).
+      const fontPx = await page.locator('[data-testid="wall"]').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+      expect(fontPx).toBeGreaterThanOrEqual(size.height >= 2160 ? 40 : 20);
+      screens.push({ size, context, page, errors });
+    }
+  });
+
+  it('shows a posted critical on the map and in the queue within 2 s', async () => {
+    const posted = Date.now();
+    expect((await coreSwitch('firing')).status).toBe(200);
+    for (const { page } of screens) {
+      await page.locator('[data-testid="wall-incident"][data-severity="critical"]', { hasText: 'Core switch new-core-sw-01 not answering' }).waitFor({ timeout: Math.max(100, 2000 - (Date.now() - posted)) });
+      await page.locator('.topology[data-critical~="acme/new-core-sw-01"]').waitFor({ timeout: Math.max(100, 2000 - (Date.now() - posted)) });
+    }
+    for (const { page, size } of screens) {
+      await expect(page.locator('[data-testid="queue-panel"] .counter[data-severity="critical"]').getAttribute('data-count')).resolves.toBe('1');
+      await expect(page.locator('[data-testid="unacknowledged"]').innerText()).resolves.toMatch(/1 unacknowledged/);
+      await page.waitForTimeout(600); // let the pulse show in the picture
+      await screenshot(page, `wall-${size.name}`);
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.locator('[data-testid="wall-panel-map"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-map.png`) });
+      await page.locator('[data-testid="wall-panel-heatmap"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-heatmap.png`) });
+    }
+    for (const { errors } of screens) expect(errors).toEqual([]);
+  });
+
+  it('says STALE within 15 s of the server stopping, and recovers by itself when it starts again', async () => {
+    const port = server.port;
+    await server.stop();
+    const stopped = Date.now();
+    for (const { page } of screens) {
+      await page.locator('[data-testid="stale-banner"]').waitFor({ timeout: Math.max(1000, 15_000 - (Date.now() - stopped)) });
+      await expect(page.locator('[data-testid="stale-banner"]').innerText()).resolves.toMatch(/STALE[\s\S]*no update since \d\d:\d\d:\d\d/);
+    }
+    expect(Date.now() - stopped).toBeLessThan(15_000);
+    await screenshot(screens[0].page, 'wall-1080p-stale');
+
+    // Same port, same database: nobody touches the screens.
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });
+    leadCookie = await server.signIn(lead.email, lead.password);
+    for (const { page } of screens) {
+      await page.locator('[data-testid="stale-banner"]').waitFor({ state: 'detached', timeout: 30_000 });
+      await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
+    }
+    // Current: what changes now arrives, on both screens.
+    expect((await coreSwitch('resolved')).status).toBe(200);
+    for (const { page } of screens) {
+      await page.locator('[data-testid="queue-empty"]').waitFor({ timeout: 5000 });
+      await page.locator('.topology[data-critical=""]').waitFor({ timeout: 5000 });
+    }
+    await screenshot(screens[0].page, 'wall-1080p-recovered');
+  });
+
+  it('drops to "this display was disconnected" when its token is revoked', async () => {
+    await api('DELETE', `/walls/${wall.wall.id}/token`);
+    for (const { page, size } of screens) {
+      const gone = page.locator('[data-testid="wall-disconnected"]');
+      await gone.waitFor({ timeout: 5000 });
+      await expect(gone.innerText()).resolves.toMatch(/This display was disconnected/);
+      await screenshot(page, `wall-${size.name}-disconnected`);
+    }
+  });
+
+  it('the /map page: pan, zoom, hover details', async () => {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${server.url}/login?next=/map`);
+    await signInThroughForm(page, lead.email, lead.password);
+    await page.waitForURL((url) => url.pathname === '/map');
+    const canvas = page.locator('[data-testid="map"] canvas:not(.overlay)');
+    await page.locator('[data-testid="map"] .topology[data-nodes="179"]').waitFor();
+    const box = (await canvas.boundingBox())!;
+    // Where the map draws new-core-sw-01, from the same pure model the page uses.
+    const topology = (await api('GET', '/topology')) as TopologyDto;
+    const geometry = buildGeometry(topology);
+    const t = fitTransform(geometry.bounds, Math.round(box.width), Math.round(box.height), 14 * 1.8);
+    const node = geometry.nodes.find((n) => n.name === 'new-core-sw-01')!;
+    const at = { x: box.x + t.k * node.x + t.x, y: box.y + t.k * node.y + t.y };
+    await page.mouse.move(at.x, at.y);
+    const tip = page.locator('[data-testid="map-tooltip"]');
+    await tip.waitFor();
+    await expect(tip.innerText()).resolves.toMatch(/new-core-sw-01[\s\S]*Acme Logistics · Newark Hub · switch[\s\S]*OK/);
+    // Zooming in around the pointer keeps the node under it: names of ok nodes appear with room.
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -250);
+    await page.mouse.move(at.x + 1, at.y);
+    await expect(tip.innerText()).resolves.toMatch(/new-core-sw-01/);
+    await screenshot(page, 'map-hover');
+    // Panning moves the map away from the pointer.
+    await page.mouse.move(box.x + 20, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 300, box.y + 200, { steps: 5 });
+    await page.mouse.up();
+    await page.mouse.move(at.x, at.y);
+    expect((await tip.isVisible()) ? await tip.innerText() : '').not.toContain('new-core-sw-01');
+    await context.close();
+  });
+});
