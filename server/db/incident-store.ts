@@ -1,12 +1,14 @@
 /**
- * The incident tables on the ingest hot path, in plain SQL: one statement per table per batch,
- * rows travelling as one jsonb parameter (jsonb_to_recordset), which both PGlite and postgres.js
- * run without per-row round trips or the query builder's overhead.
+ * The incident tables on the ingest hot path, in plain SQL: one statement to read what a batch needs
+ * and one to write everything it changed, rows travelling as one jsonb parameter per table
+ * (jsonb_to_recordset), which both PGlite and postgres.js run without per-row round trips or the
+ * query builder's overhead.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from './database.ts';
 import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { Severity } from '../../src/lib/domain/severity.ts';
 
 const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
@@ -163,7 +165,12 @@ const INCIDENT_JSON = sql`json_build_object('id', i.id, 'number', i.number, 'sta
   'acknowledgedAt', ${isoUtc(sql`i.acknowledged_at`)}, 'resolvedAt', ${isoUtc(sql`i.resolved_at`)},
   'updatedAt', ${isoUtc(sql`i.updated_at`)}, 'version', i.version)`;
 
-/** What the engine needs to process a batch from one source. */
+/**
+ * What the engine needs to process a batch from one source, read in one statement: the stored alerts
+ * with these fingerprints, the newest incident per group key that is open or resolved inside the reopen
+ * window, and the incidents those alerts belong to. Rows come back as JSON text (one parse, no
+ * per-column conversion by the driver).
+ */
 export async function loadEngineState(
   database: Database,
   tx: Tx,
@@ -172,42 +179,25 @@ export async function loadEngineState(
   groupKeys: string[],
   reopenSince: Date,
 ): Promise<{ alerts: Map<string, AlertRecord>; incidentsByGroupKey: Map<string, IncidentRecord>; incidentsById: Map<string, IncidentRecord> }> {
-  const alertRows = await database.rows<AlertRow>(
-    sql`select * from alerts where source_id = ${sourceId} and fingerprint = ${anyText(fingerprints)}`,
+  const [row] = await database.rows<{ alerts: string; by_key: string; by_id: string }>(
+    sql`with found as (select * from alerts where source_id = ${sourceId} and fingerprint = ${anyText(fingerprints)}),
+        by_key as (
+          select distinct on (i.group_key) ${ENGINE_COLUMNS} from incidents i
+          where i.group_key = ${anyText(groupKeys)} and i.merged_into_id is null
+            and (i.status <> 'resolved' or i.resolved_at >= ${reopenSince.toISOString()}::timestamptz)
+          order by i.group_key, i.created_at desc),
+        by_id as (select ${ENGINE_COLUMNS} from incidents i where i.id in (select incident_id from found))
+        select (select coalesce(json_agg(found), '[]') from found)::text as alerts,
+          (select coalesce(json_agg(by_key), '[]') from by_key)::text as by_key,
+          (select coalesce(json_agg(by_id), '[]') from by_id)::text as by_id`,
     tx,
   );
+  const alertRows = JSON.parse(row.alerts) as AlertRow[];
+  const byKey = JSON.parse(row.by_key) as EngineRow[];
   const alerts = new Map(alertRows.map((r) => [r.fingerprint, toAlertRecord(r)]));
-  const referenced = [...new Set(alertRows.map((r) => r.incident_id).filter((id): id is string => id !== null))];
-  // The newest incident per group key that is open or resolved inside the reopen window.
-  const byKey = await database.rows<EngineRow>(
-    sql`select distinct on (i.group_key) ${ENGINE_COLUMNS} from incidents i
-        where i.group_key = ${anyText(groupKeys)} and i.merged_into_id is null
-          and (i.status <> 'resolved' or i.resolved_at >= ${reopenSince.toISOString()}::timestamptz)
-        order by i.group_key, i.created_at desc`,
-    tx,
-  );
-  const byId =
-    referenced.length === 0
-      ? []
-      : await database.rows<EngineRow>(
-          sql`select ${ENGINE_COLUMNS} from incidents i where i.id::text = ${anyText(referenced)}`,
-          tx,
-        );
   const incidentsById = new Map<string, IncidentRecord>();
-  for (const r of [...byKey, ...byId]) incidentsById.set(r.id, toIncidentRecord(r));
+  for (const r of [...byKey, ...(JSON.parse(row.by_id) as EngineRow[])]) incidentsById.set(r.id, toIncidentRecord(r));
   return { alerts, incidentsByGroupKey: new Map(byKey.map((r) => [r.group_key, incidentsById.get(r.id)!])), incidentsById };
-}
-
-/** Appends the raw signals (the append-only record, pruned after the retention period). */
-export async function insertSignals(database: Database, tx: Tx, sourceId: string, signals: Signal[], receivedAt: Date): Promise<void> {
-  if (signals.length === 0) return;
-  const rows = signals.map((s) => ({ f: s.fingerprint, st: s.status, sv: s.severity, su: s.summary, l: s.labels }));
-  await database.rows(
-    sql`insert into signals (source_id, fingerprint, status, severity, summary, labels, received_at)
-        select ${sourceId}::uuid, x.f, x.st, x.sv, x.su, x.l, ${receivedAt.toISOString()}::timestamptz
-        from jsonb_to_recordset(${json(rows)}) as x(f text, st text, sv text, su text, l jsonb)`,
-    tx,
-  );
 }
 
 /**
@@ -240,74 +230,112 @@ function sameStrings(a: Record<string, string>, b: Record<string, string>): bool
   return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
-/** Writes the engine's alerts: new or changed ones in full, those only seen again with a narrow update. */
-export async function upsertAlerts(database: Database, tx: Tx, alerts: AlertRecord[], before: Map<string, AlertRecord> = new Map()): Promise<void> {
-  const seenAgain = alerts.filter((a) => onlySeenAgain(before.get(a.fingerprint), a));
-  const rewritten = seenAgain.length === 0 ? alerts : alerts.filter((a) => !onlySeenAgain(before.get(a.fingerprint), a));
-  if (seenAgain.length > 0) {
-    await database.rows(
-      sql`update alerts a set last_seen_at = x."lastSeenAt", count = x."count"
-          from jsonb_to_recordset(${json(seenAgain.map((a) => ({ id: a.id, lastSeenAt: a.lastSeenAt, count: a.count })))})
-            as x("id" uuid, "lastSeenAt" timestamptz, "count" int)
-          where a.id = x."id"`,
-      tx,
-    );
-  }
-  if (rewritten.length === 0) return;
-  await database.rows(
-    sql`insert into alerts (id, source_id, fingerprint, incident_id, status, severity, summary, labels, annotations, links,
-          client, node, starts_at, ends_at, first_seen_at, last_seen_at, resolved_at, count)
-        select x."id", x."sourceId", x."fingerprint", x."incidentId", x."status", x."severity", x."summary", x."labels",
-          x."annotations", x."links", x."client", x."node", x."startsAt", x."endsAt", x."firstSeenAt", x."lastSeenAt",
-          x."resolvedAt", x."count"
-        from jsonb_to_recordset(${json(rewritten)}) as x("id" uuid, "sourceId" uuid, "fingerprint" text, "incidentId" uuid,
-          "status" text, "severity" text, "summary" text, "labels" jsonb, "annotations" jsonb, "links" jsonb, "client" text,
-          "node" text, "startsAt" timestamptz, "endsAt" timestamptz, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz,
-          "resolvedAt" timestamptz, "count" int)
-        on conflict (id) do update set incident_id = excluded.incident_id, status = excluded.status, severity = excluded.severity,
-          summary = excluded.summary, labels = excluded.labels, annotations = excluded.annotations, links = excluded.links,
-          client = excluded.client, node = excluded.node, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-          last_seen_at = excluded.last_seen_at, resolved_at = excluded.resolved_at, count = excluded.count`,
-    tx,
-  );
+/** What one source's batch writes: the engine's output and the raw signals it came from. */
+export interface IngestWrite {
+  incidents: IncidentRecord[];
+  alerts: AlertRecord[];
+  /** The alerts as loaded before the engine ran: those only seen again take a narrow update. */
+  alertsBefore: Map<string, AlertRecord>;
+  timeline: TimelineEntry[];
+  sourceId: string;
+  signals: { signal: Signal; receivedAt: Date }[];
 }
 
-/** Inserts or updates incidents (bumping their version) and returns them as screens see them. */
-export async function upsertIncidents(database: Database, tx: Tx, incidents: IncidentRecord[]): Promise<IncidentDto[]> {
-  if (incidents.length === 0) return [];
-  const rows = await database.rows<IncidentRow>(
-    sql`with upserted as (
-          insert into incidents (id, group_key, client, client_id, status, severity, summary, alert_count, open_alert_count,
-            created_at, acknowledged_at, resolved_at, updated_at, labels, nodes)
-          select x."id", x."groupKey", x."client", (select id from clients where slug = x."client"), x."status", x."severity",
-            x."summary", x."alertCount", x."openAlertCount", x."createdAt", x."acknowledgedAt", x."resolvedAt", x."updatedAt",
-            coalesce(x."labels", '{}'::jsonb), coalesce(x."nodes", '{}'::text[])
-          from jsonb_to_recordset(${json(incidents)}) as x("id" uuid, "groupKey" text, "client" text, "status" text,
-            "severity" text, "summary" text, "alertCount" int, "openAlertCount" int, "createdAt" timestamptz,
-            "acknowledgedAt" timestamptz, "resolvedAt" timestamptz, "updatedAt" timestamptz, "labels" jsonb, "nodes" text[])
-          -- People own assignee, team and snooze (server/incidents): ingest never writes them, except that a
-          -- resolved or reopened incident is no longer snoozed.
-          on conflict (id) do update set status = excluded.status, severity = excluded.severity, summary = excluded.summary,
-            alert_count = excluded.alert_count, open_alert_count = excluded.open_alert_count,
-            acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at,
-            snoozed_until = case when excluded.status = incidents.status then incidents.snoozed_until end, nodes = excluded.nodes,
-            version = incidents.version + 1
-          returning *)
-        select ${INCIDENT_COLUMNS} from upserted i left join clients c on c.slug = i.client`,
+/**
+ * Writes one source's batch in one statement — incidents, alerts, timeline, signals and a change row per
+ * incident, built as screens see it — and returns those changes in order. One round trip instead of six:
+ * data-modifying CTEs all run, and foreign keys (alerts, timeline → incidents) are checked at the end of
+ * the statement, when the incidents are in.
+ */
+export async function writeIngest(database: Database, tx: Tx, write: IngestWrite): Promise<IncidentChange[]> {
+  const steps: SQL[] = [];
+  const step = (name: string, statement: SQL) => steps.push(sql`${sql.raw(name)} as (${statement})`);
+  if (write.incidents.length > 0) step('upserted', incidentUpsert(write.incidents));
+  const seenAgain = write.alerts.filter((a) => onlySeenAgain(write.alertsBefore.get(a.fingerprint), a));
+  const rewritten = seenAgain.length === 0 ? write.alerts : write.alerts.filter((a) => !onlySeenAgain(write.alertsBefore.get(a.fingerprint), a));
+  if (seenAgain.length > 0) step('seen_again', alertSightings(seenAgain));
+  if (rewritten.length > 0) step('rewritten', alertUpsert(rewritten));
+  if (write.timeline.length > 0) step('noted', timelineInsert(write.timeline));
+  if (write.signals.length > 0) step('recorded_signals', signalInsert(write.sourceId, write.signals));
+  if (steps.length === 0) return [];
+  if (write.incidents.length === 0) {
+    await database.rows(sql`with ${sql.join(steps, sql`, `)} select 1 where false`, tx);
+    return [];
+  }
+  step(
+    'recorded',
+    sql`insert into changes (entity, entity_id, client_id, data)
+        select 'incident', i.id::text, c.id, ${INCIDENT_JSON}
+        from json_array_elements_text(${JSON.stringify(write.incidents.map((i) => i.id))}::json) with ordinality as o(id, ord)
+        join upserted i on i.id = o.id::uuid
+        left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
+        order by o.ord
+        returning id, data`,
+  );
+  const rows = await database.rows<{ id: number | string; data: string }>(
+    sql`with ${sql.join(steps, sql`, `)} select id, data::text as data from recorded order by id`,
     tx,
   );
-  const byId = new Map(rows.map((r) => [r.id, toIncidentDto(r)]));
-  return incidents.map((i) => byId.get(i.id)!);
+  return rows.map((r) => ({ changeId: Number(r.id), incident: JSON.parse(r.data) as IncidentDto }));
 }
+
+/** Appends raw signals: the append-only record, pruned after the retention period. */
+const signalInsert = (sourceId: string, signals: IngestWrite['signals']): SQL =>
+  sql`insert into signals (source_id, fingerprint, status, severity, summary, labels, received_at)
+      select ${sourceId}::uuid, x.f, x.st, x.sv, x.su, x.l, x.r
+      from jsonb_to_recordset(${json(signals.map(({ signal: s, receivedAt }) => ({ f: s.fingerprint, st: s.status, sv: s.severity, su: s.summary, l: s.labels, r: receivedAt })))})
+        as x(f text, st text, sv text, su text, l jsonb, r timestamptz)`;
+
+/** Alerts only seen again: their sighting moves, nothing else. */
+const alertSightings = (alerts: AlertRecord[]): SQL =>
+  sql`update alerts a set last_seen_at = x."lastSeenAt", count = x."count"
+      from jsonb_to_recordset(${json(alerts.map((a) => ({ id: a.id, lastSeenAt: a.lastSeenAt, count: a.count })))})
+        as x("id" uuid, "lastSeenAt" timestamptz, "count" int)
+      where a.id = x."id"`;
+
+/** New or changed alerts, every column. */
+const alertUpsert = (alerts: AlertRecord[]): SQL =>
+  sql`insert into alerts (id, source_id, fingerprint, incident_id, status, severity, summary, labels, annotations, links,
+        client, node, starts_at, ends_at, first_seen_at, last_seen_at, resolved_at, count)
+      select x."id", x."sourceId", x."fingerprint", x."incidentId", x."status", x."severity", x."summary", x."labels",
+        x."annotations", x."links", x."client", x."node", x."startsAt", x."endsAt", x."firstSeenAt", x."lastSeenAt",
+        x."resolvedAt", x."count"
+      from jsonb_to_recordset(${json(alerts)}) as x("id" uuid, "sourceId" uuid, "fingerprint" text, "incidentId" uuid,
+        "status" text, "severity" text, "summary" text, "labels" jsonb, "annotations" jsonb, "links" jsonb, "client" text,
+        "node" text, "startsAt" timestamptz, "endsAt" timestamptz, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz,
+        "resolvedAt" timestamptz, "count" int)
+      on conflict (id) do update set incident_id = excluded.incident_id, status = excluded.status, severity = excluded.severity,
+        summary = excluded.summary, labels = excluded.labels, annotations = excluded.annotations, links = excluded.links,
+        client = excluded.client, node = excluded.node, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+        last_seen_at = excluded.last_seen_at, resolved_at = excluded.resolved_at, count = excluded.count`;
+
+/** Inserts or updates incidents (bumping their version), returning their rows. */
+const incidentUpsert = (incidents: IncidentRecord[]): SQL =>
+  sql`insert into incidents (id, group_key, client, client_id, status, severity, summary, alert_count, open_alert_count,
+        created_at, acknowledged_at, resolved_at, updated_at, labels, nodes)
+      select x."id", x."groupKey", x."client", (select id from clients where slug = x."client"), x."status", x."severity",
+        x."summary", x."alertCount", x."openAlertCount", x."createdAt", x."acknowledgedAt", x."resolvedAt", x."updatedAt",
+        coalesce(x."labels", '{}'::jsonb), coalesce(x."nodes", '{}'::text[])
+      from jsonb_to_recordset(${json(incidents)}) as x("id" uuid, "groupKey" text, "client" text, "status" text,
+        "severity" text, "summary" text, "alertCount" int, "openAlertCount" int, "createdAt" timestamptz,
+        "acknowledgedAt" timestamptz, "resolvedAt" timestamptz, "updatedAt" timestamptz, "labels" jsonb, "nodes" text[])
+      -- People own assignee, team and snooze (server/incidents): ingest never writes them, except that a
+      -- resolved or reopened incident is no longer snoozed.
+      on conflict (id) do update set status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+        alert_count = excluded.alert_count, open_alert_count = excluded.open_alert_count,
+        acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at,
+        snoozed_until = case when excluded.status = incidents.status then incidents.snoozed_until end, nodes = excluded.nodes,
+        version = incidents.version + 1
+      returning *`;
+
+const timelineInsert = (entries: TimelineEntry[]): SQL =>
+  sql`insert into timeline (id, incident_id, at, actor, kind, detail)
+      select x."id", x."incidentId", x."at", x."actor", x."kind", x."detail"
+      from jsonb_to_recordset(${json(entries)}) as x("id" uuid, "incidentId" uuid, "at" timestamptz, "actor" text, "kind" text, "detail" jsonb)`;
 
 export async function insertTimeline(database: Database, tx: Tx, entries: TimelineEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await database.rows(
-    sql`insert into timeline (id, incident_id, at, actor, kind, detail)
-        select x."id", x."incidentId", x."at", x."actor", x."kind", x."detail"
-        from jsonb_to_recordset(${json(entries)}) as x("id" uuid, "incidentId" uuid, "at" timestamptz, "actor" text, "kind" text, "detail" jsonb)`,
-    tx,
-  );
+  await database.rows(timelineInsert(entries), tx);
 }
 
 /** One change row per changed incident, in order; their ids are the global order screens follow. */

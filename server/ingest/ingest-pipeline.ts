@@ -5,14 +5,7 @@ import { groupKeyFor } from '../engine/grouping.ts';
 import { condenseTimeline } from '../engine/condense-timeline.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
-import {
-  insertSignals,
-  insertTimeline,
-  loadEngineState,
-  recordIncidentChanges,
-  upsertAlerts,
-  upsertIncidents,
-} from '../db/incident-store.ts';
+import { loadEngineState, writeIngest } from '../db/incident-store.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -91,7 +84,7 @@ export class IngestPipeline {
     }
   }
 
-  /** One transaction: per source, load state → engine → write alerts, incidents, timeline, signals, changes. */
+  /** One transaction: per source, read state → engine → write everything (two statements per source). */
   async #commit(tx: Tx, batch: Job[]): Promise<{ result: undefined; changes: IncidentChange[] }> {
     const now = new Date();
     const bySource = new Map<string, { source: IngestSource; jobs: Job[] }>();
@@ -100,7 +93,7 @@ export class IngestPipeline {
       entry.jobs.push(job);
       bySource.set(job.source.id, entry);
     }
-    const changedIncidents = new Map<string, Awaited<ReturnType<typeof upsertIncidents>>[number]>();
+    const changes: IncidentChange[] = [];
     for (const { source, jobs } of bySource.values()) {
       const signals = jobs.flatMap((j) => j.signals);
       const fingerprints = [...new Set(signals.map((s) => s.fingerprint))];
@@ -123,13 +116,16 @@ export class IngestPipeline {
         const incident = alert.incidentId === null ? undefined : opened.get(alert.incidentId);
         if (incident && !incident.labels) incident.labels = alert.labels;
       }
-      // Incidents first: alerts and timeline rows point at them.
-      for (const dto of await upsertIncidents(this.#database, tx, output.incidents)) changedIncidents.set(dto.id, dto);
-      await upsertAlerts(this.#database, tx, output.alerts, state.alerts);
-      await insertTimeline(this.#database, tx, condenseTimeline(output.timeline));
-      for (const job of jobs) await insertSignals(this.#database, tx, source.id, job.signals, job.receivedAt);
+      const written = await writeIngest(this.#database, tx, {
+        incidents: output.incidents,
+        alerts: output.alerts,
+        alertsBefore: state.alerts,
+        timeline: condenseTimeline(output.timeline),
+        sourceId: source.id,
+        signals: jobs.flatMap((job) => job.signals.map((signal) => ({ signal, receivedAt: job.receivedAt }))),
+      });
+      changes.push(...written);
     }
-    const changes = await recordIncidentChanges(this.#database, tx, [...changedIncidents.values()]);
     return { result: undefined, changes };
   }
 }

@@ -18,11 +18,8 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     const team = await admin.post('/api/v1/teams', { slug: 'network', name: 'Network', memberIds: [lead.id] });
     expect(team.status).toBe(201);
     const source = await alertSource(server);
-    const [held, snoozed, plain] = await source.fire([
-      uniqueAlert('acme', { severity: 'critical' }),
-      uniqueAlert('globex', { severity: 'warning' }),
-      uniqueAlert('acme', { severity: 'info' }),
-    ]);
+    const fired = [uniqueAlert('acme', { severity: 'critical' }), uniqueAlert('globex', { severity: 'warning' }), uniqueAlert('acme', { severity: 'info' })];
+    const [held, snoozed, plain] = await source.fire(fired);
     expect((await lead.post(`/api/v1/incidents/${held.id}/assign`, { assigneeId: lead.id, teamId: team.body.team.id })).status).toBe(200);
     expect((await lead.post(`/api/v1/incidents/${held.id}/acknowledge`, {})).status).toBe(200);
     const until = new Date(Date.now() + 3_600_000).toISOString();
@@ -41,5 +38,18 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
 
     const acmeOnly = await openIncidentSnapshot(server.context.database, ['acme']);
     expect(acmeOnly.incidents.map((i) => i.id).sort()).toEqual([held.id, plain.id].sort());
+
+    // Ingest builds its change rows (what deltas carry) in SQL as well: the same shape, names of the
+    // person and team holding the incident included.
+    await source.fire([{ ...fired[0], status: 'resolved' }]);
+    const latestChange = async (id: string) =>
+      (await server.context.database.rows<{ data: unknown }>(sql`select data from changes where entity_id = ${id} order by id desc limit 1`))[0].data;
+    const [resolvedRow] = await server.context.database.rows<Parameters<typeof toIncidentDto>[0]>(
+      sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id = ${held.id}::uuid`,
+    );
+    const delta = await latestChange(held.id);
+    expect(delta).toEqual(toIncidentDto(resolvedRow));
+    expect(delta).toMatchObject({ status: 'resolved', assigneeName: 'Lena Lead', teamName: 'Network' });
+    expect(await latestChange(plain.id)).toEqual(byId.get(plain.id));
   });
 });
