@@ -89,6 +89,9 @@ try {
     const mark = (name: string) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1);
     return {
       domContentLoaded: nav.domContentLoadedEventEnd,
+      sessionChecked: Math.round((performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => r.name.endsWith('/api/v1/session'))?.responseEnd ?? -1),
+      connecting: mark('wf:connecting'),
+      connected: mark('wf:connected'),
       subscribe: mark('wf:subscribe'),
       snapshotReceived: mark('wf:snapshot-received'),
       snapshotApplied: mark('wf:snapshot-applied'),
@@ -174,6 +177,9 @@ try {
     firstRenderMs: Math.round(firstRenderMs),
     domContentLoadedMs: Math.round(timing.domContentLoaded),
     /** When the app asked for the snapshot, received it, and had it sorted (ms since navigation start). */
+    sessionCheckedMs: timing.sessionChecked,
+    connectingMs: timing.connecting,
+    connectedMs: timing.connected,
     subscribeMs: timing.subscribe,
     snapshotReceivedMs: timing.snapshotReceived,
     snapshotAppliedMs: timing.snapshotApplied,

@@ -19,6 +19,7 @@ export class Connection {
   #ticker: ReturnType<typeof setInterval>;
 
   constructor(url = '/') {
+    performance.mark('wf:connecting');
     this.socket = io(url, {
       withCredentials: true,
       reconnection: true,
@@ -27,7 +28,10 @@ export class Connection {
       randomizationFactor: 0.5,
       transports: ['websocket', 'polling'],
     });
-    this.socket.on('connect', () => this.#heard('live'));
+    this.socket.on('connect', () => {
+      performance.mark('wf:connected');
+      this.#heard('live');
+    });
     this.socket.on('session:ready', () => this.#heard('live'));
     this.socket.on('server:heartbeat', () => this.#heard());
     this.socket.on('disconnect', () => {
