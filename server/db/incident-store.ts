@@ -10,10 +10,8 @@ import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engi
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { Severity } from '../../src/lib/domain/severity.ts';
+import { anyText, json } from './sql-values.ts';
 
-const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
-/** `= any(…)` of a text list sent as one jsonb parameter; `any(array(…))` lets the planner use the index. */
-const anyText = (values: string[]): SQL => sql`any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;
 const date = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 const maybeDate = (value: unknown): Date | null => (value === null || value === undefined ? null : date(value));
 
@@ -62,7 +60,7 @@ function toAlertRecord(r: AlertRow): AlertRecord {
   };
 }
 
-interface IncidentRow {
+export interface IncidentRow {
   id: string;
   number: number | string;
   group_key: string;
@@ -262,16 +260,26 @@ export async function writeIngest(database: Database, tx: Tx, write: IngestWrite
     await database.rows(sql`with ${sql.join(steps, sql`, `)} select 1 where false`, tx);
     return [];
   }
-  step(
-    'recorded',
-    sql`insert into changes (entity, entity_id, client_id, data)
-        select 'incident', i.id::text, c.id, ${INCIDENT_JSON}
-        from json_array_elements_text(${JSON.stringify(write.incidents.map((i) => i.id))}::json) with ordinality as o(id, ord)
-        join upserted i on i.id = o.id::uuid
-        left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
-        order by o.ord
-        returning id, data`,
-  );
+  step('recorded', changeInsert(write.incidents.map((i) => i.id), sql.raw('upserted')));
+  return readChanges(database, tx, steps);
+}
+
+/**
+ * `insert into changes`: one row per incident, in the order given, carrying the incident as screens
+ * see it (built by {@link INCIDENT_JSON}); `from` holds the incidents' rows (the table, or the rows the
+ * same statement just wrote, which the table does not show it yet).
+ */
+const changeInsert = (ids: string[], from: SQL): SQL =>
+  sql`insert into changes (entity, entity_id, client_id, data)
+      select 'incident', i.id::text, c.id, ${INCIDENT_JSON}
+      from json_array_elements_text(${JSON.stringify(ids)}::json) with ordinality as o(id, ord)
+      join ${from} i on i.id = o.id::uuid
+      left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
+      order by o.ord
+      returning id, data`;
+
+/** Runs `steps` (the last one named `recorded`, a {@link changeInsert}) and returns the changes it recorded. */
+async function readChanges(database: Database, tx: Tx, steps: SQL[]): Promise<IncidentChange[]> {
   const rows = await database.rows<{ id: number | string; data: string }>(
     sql`with ${sql.join(steps, sql`, `)} select id, data::text as data from recorded order by id`,
     tx,
@@ -338,19 +346,10 @@ export async function insertTimeline(database: Database, tx: Tx, entries: Timeli
   await database.rows(timelineInsert(entries), tx);
 }
 
-/** One change row per changed incident, in order; their ids are the global order screens follow. */
-export async function recordIncidentChanges(database: Database, tx: Tx, incidents: IncidentDto[]): Promise<{ changeId: number; incident: IncidentDto }[]> {
-  if (incidents.length === 0) return [];
-  const rows = await database.rows<{ id: number | string; ord: number }>(
-    sql`insert into changes (entity, entity_id, client_id, data)
-        select 'incident', x.value->>'id', (select id from clients where slug = x.value->>'client'), x.value
-        from jsonb_array_elements(${json(incidents)}) with ordinality as x(value, ord)
-        order by x.ord
-        returning id`,
-    tx,
-  );
-  const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-  return incidents.map((incident, i) => ({ changeId: ids[i], incident }));
+/** One change row per changed incident, in order, read from the table; their ids are the global order screens follow. */
+export async function recordIncidentChanges(database: Database, tx: Tx, incidentIds: string[]): Promise<IncidentChange[]> {
+  if (incidentIds.length === 0) return [];
+  return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`]);
 }
 
 /** Open incidents in scope and the newest change id they include, read in one consistent snapshot. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../db/database.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
-import { INCIDENT_COLUMNS, insertTimeline, recordIncidentChanges, toIncidentDto } from '../db/incident-store.ts';
+import { INCIDENT_COLUMNS, insertTimeline, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../db/incident-store.ts';
 import type { TimelineEntry, TimelineKind } from '../engine/types.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
@@ -36,11 +36,9 @@ import { DomainError } from '../errors.ts';
 import { recordAudit, auditBy, type AuditRecord } from '../audit/audit-log.ts';
 import { actorKey, canSeeClient, hasRoleAtLeast, type Actor } from './actor.ts';
 import { findMatchingIncidents } from './incident-queries.ts';
+import { anyText, isUuid } from '../db/sql-values.ts';
 
-type IncidentRow = Parameters<typeof toIncidentDto>[0];
-const anyText = (values: string[]): SQL => sql`any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Incidents one bulk transaction takes: keeps the writer (and so ingest) waiting for a short while only. */
 const BULK_CHUNK = 200;
@@ -80,7 +78,7 @@ class CommandWork {
 
   /** The incident as it is now, locked for this transaction; unknown and out-of-scope incidents are both "not found". */
   async load(id: string): Promise<IncidentDto> {
-    if (!UUID.test(id)) throw new DomainError('not_found', `no incident ${id.slice(0, 100)}`);
+    if (!isUuid(id)) throw new DomainError('not_found', `no incident ${id.slice(0, 100)}`);
     const rows = await this.database.rows<IncidentRow>(
       sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id = ${id}::uuid for update of i`,
       this.tx,
@@ -308,7 +306,7 @@ export class IncidentCommands {
             failed.push({ id, code: error.code, message: error.message });
           }
         }
-        return { result: { succeeded, failed }, changes: await this.#changesOf(tx, touched) };
+        return { result: { succeeded, failed }, changes: await recordIncidentChanges(this.#database, tx, [...touched]) };
       });
       result.succeeded.push(...outcome.succeeded);
       result.failed.push(...outcome.failed);
@@ -500,22 +498,10 @@ export class IncidentCommands {
       await work.checkVersion(incident, version);
       await step(work, incident);
       await work.flush();
-      const changes = await this.#changesOf(tx, work.touched);
+      const changes = await recordIncidentChanges(this.#database, tx, [...work.touched]);
       const primary = changes.find((c) => c.incident.id === incidentId)!.incident;
       return { result: primary, changes };
     });
-  }
-
-  /** Reads back the changed incidents and records their change rows, in the order they were touched. */
-  async #changesOf(tx: Tx, touched: Set<string>): Promise<IncidentChange[]> {
-    if (touched.size === 0) return [];
-    const ids = [...touched];
-    const rows = await this.#database.rows<IncidentRow>(
-      sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id::text = ${anyText(ids)}`,
-      tx,
-    );
-    const byId = new Map(rows.map((r) => [r.id, toIncidentDto(r)]));
-    return recordIncidentChanges(this.#database, tx, ids.map((id) => byId.get(id)!));
   }
 
   async #matching(actor: Actor, filter: string): Promise<string[]> {

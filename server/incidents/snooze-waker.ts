@@ -9,10 +9,10 @@ import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
-import { INCIDENT_COLUMNS, insertTimeline, recordIncidentChanges, toIncidentDto } from '../db/incident-store.ts';
+import { insertTimeline, recordIncidentChanges } from '../db/incident-store.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { anyText } from '../db/sql-values.ts';
 
-type IncidentRow = Parameters<typeof toIncidentDto>[0];
 
 /** Most incidents woken in one transaction; more are woken on the next tick. */
 const WAKE_BATCH = 500;
@@ -42,14 +42,12 @@ export function startSnoozeWaker(options: { database: Database; writer: ChangeWr
       await database.rows(sql`update incidents set snoozed_until = null where snoozed_until <= now() and status = 'resolved'`, tx);
       if (rows.length === 0) return { result: 0, changes: [] };
       const ids = rows.map((r) => r.id);
-      const list = sql`any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
+      const list = anyText(ids);
       const now = new Date();
-      const updated = await database.rows<IncidentRow>(
-        sql`with woken as (
-              update incidents set status = 'triggered', acknowledged_at = null, snoozed_until = null, updated_at = ${now.toISOString()}::timestamptz,
-                version = version + 1
-              where id::text = ${list} returning *)
-            select ${INCIDENT_COLUMNS} from woken i left join clients c on c.slug = i.client`,
+      const updated = await database.rows<{ id: string; number: number | string }>(
+        sql`update incidents set status = 'triggered', acknowledged_at = null, snoozed_until = null, updated_at = ${now.toISOString()}::timestamptz,
+              version = version + 1
+            where id::text = ${list} returning id, number`,
         tx,
       );
       const untilOf = new Map(rows.map((r) => [r.id, new Date(r.snoozed_until).toISOString()]));
@@ -72,8 +70,8 @@ export function startSnoozeWaker(options: { database: Database; writer: ChangeWr
           userAgent: null,
         })),
       );
-      const byId = new Map(updated.map((r) => [r.id, toIncidentDto(r)]));
-      const changes = await recordIncidentChanges(database, tx, ids.filter((id) => byId.has(id)).map((id) => byId.get(id)!));
+      const woken = new Set(updated.map((r) => r.id));
+      const changes = await recordIncidentChanges(database, tx, ids.filter((id) => woken.has(id)));
       return { result: updated.length, changes };
     });
   }

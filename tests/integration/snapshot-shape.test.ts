@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto } from '../../server/db/incident-store.ts';
+import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
 import { alertSource, person, uniqueAlert } from './console-support.ts';
 
 describe.each(DATABASES)('snapshot shape on $name', (database) => {
@@ -26,7 +26,7 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     expect((await lead.post(`/api/v1/incidents/${snoozed.id}/snooze`, { until })).status).toBe(200);
 
     const snapshot = await openIncidentSnapshot(server.context.database, null);
-    const rows = await server.context.database.rows<Parameters<typeof toIncidentDto>[0]>(
+    const rows = await server.context.database.rows<IncidentRow>(
       sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.status <> 'resolved' order by i.created_at desc`,
     );
     const perRow = rows.map(toIncidentDto);
@@ -44,7 +44,7 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     await source.fire([{ ...fired[0], status: 'resolved' }]);
     const latestChange = async (id: string) =>
       (await server.context.database.rows<{ data: unknown }>(sql`select data from changes where entity_id = ${id} order by id desc limit 1`))[0].data;
-    const [resolvedRow] = await server.context.database.rows<Parameters<typeof toIncidentDto>[0]>(
+    const [resolvedRow] = await server.context.database.rows<IncidentRow>(
       sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id = ${held.id}::uuid`,
     );
     const delta = await latestChange(held.id);
