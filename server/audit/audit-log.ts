@@ -6,19 +6,10 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Database, Db, Tx } from '../db/database.ts';
 import type { AuditEntryDto, AuditPage, AuditQuery } from '../../src/lib/protocol/console.ts';
 import type { Actor } from '../incidents/actor.ts';
+import { isUuid } from '../db/sql-values.ts';
 
-export interface AuditRecord {
-  /** 'user:<id>', 'cli', 'system', 'wall:<id>' */
-  actor: string;
-  actorName: string;
-  /** `<entity>.<verb>`, e.g. incident.acknowledge, user.update */
-  action: string;
-  entity: string;
-  entityId: string | null;
-  detail: Record<string, unknown>;
-  ip: string | null;
-  userAgent: string | null;
-}
+/** An entry as written: everything of the entry screens read except the id and time the database gives it. */
+export type AuditRecord = Omit<AuditEntryDto, 'id' | 'at'>;
 
 /** The audit fields of a person's action. */
 export function auditBy(actor: Actor): Pick<AuditRecord, 'actor' | 'actorName' | 'ip' | 'userAgent'> {
@@ -51,12 +42,11 @@ interface AuditRow {
   user_agent: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Newest first, filtered, paged by id. */
 export async function listAudit(database: Database, query: AuditQuery): Promise<AuditPage> {
   const where: SQL[] = [sql`true`];
-  if (query.actor) where.push(sql`a.actor = ${UUID.test(query.actor) ? `user:${query.actor}` : query.actor}`);
+  if (query.actor) where.push(sql`a.actor = ${isUuid(query.actor) ? `user:${query.actor}` : query.actor}`);
   if (query.action) where.push(query.action.endsWith('.') ? sql`starts_with(a.action, ${query.action})` : sql`a.action = ${query.action}`);
   if (query.entity) where.push(sql`a.entity = ${query.entity}`);
   if (query.entityId) where.push(sql`a.entity_id = ${query.entityId}`);

@@ -1,5 +1,6 @@
 /** Plain data the engine works on. No behaviour here; see process-signals.ts. */
 import type { Severity } from '../../src/lib/domain/severity.ts';
+import type { TimelineKind } from '../../src/lib/protocol/console.ts';
 
 export type { Severity };
 
@@ -84,24 +85,8 @@ export interface IncidentRecord {
   labels?: Record<string, string>;
 }
 
-export type TimelineKind =
-  | 'triggered'
-  | 'alert_joined'
-  | 'alert_resolved'
-  | 'alert_refired'
-  | 'acknowledged'
-  | 'resolved'
-  | 'reopened'
-  | 'severity_changed'
-  // people's commands (server/incidents) and the snooze wake-up
-  | 'unacknowledged'
-  | 'assigned'
-  | 'reassigned'
-  | 'snoozed'
-  | 'snooze_ended'
-  | 'note'
-  | 'merged'
-  | 'merged_into';
+/** Timeline kinds: one list for the engine, the commands and the app (see the protocol). */
+export type { TimelineKind };
 
 export interface TimelineEntry {
   id: string;

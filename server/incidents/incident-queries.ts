@@ -3,9 +3,9 @@
  * (alerts, timeline with names), and the shift lead's overview and handover. Every query is limited
  * to the reader's clients; an incident outside them is "not found".
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto, type AlertRow as StoredAlertRow } from '../db/incident-store.ts';
+import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto, type AlertRow as StoredAlertRow, type IncidentRow } from '../db/incident-store.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type {
   AlertDto,
@@ -31,11 +31,9 @@ import {
 } from '../../src/lib/domain/incident-filter.ts';
 import { DomainError } from '../errors.ts';
 import { canSeeClient } from './actor.ts';
+import { anyText, isUuid } from '../db/sql-values.ts';
 
-type IncidentRow = Parameters<typeof toIncidentDto>[0];
-const anyText = (values: string[]): SQL => sql`any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Resolved incidents a list reads at most (newest first) when the filter asks for them. */
 const RESOLVED_LIMIT = 1000;
@@ -113,7 +111,7 @@ const DETAIL_ALERTS = 1000;
 
 /** An incident with its alerts, timeline (oldest first, with names) and merge links; not found outside the reader's clients. */
 export async function incidentDetail(database: Database, reader: Reader, id: string): Promise<IncidentDetailDto> {
-  if (!UUID.test(id)) throw new DomainError('not_found', `no incident ${id.slice(0, 100)}`);
+  if (!isUuid(id)) throw new DomainError('not_found', `no incident ${id.slice(0, 100)}`);
   return database.db.transaction(async (tx) => {
     await database.rows(sql`set transaction isolation level repeatable read`, tx);
     const [row] = await database.rows<IncidentRow>(sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id = ${id}::uuid`, tx);

@@ -4,6 +4,7 @@ import { SignJWT, errors, jwtVerify } from 'jose';
 import type { Db } from '../db/database.ts';
 import { pushActionTokensUsed } from '../db/schema/index.ts';
 import { DomainError } from '../errors.ts';
+import { isUuid } from '../db/sql-values.ts';
 
 const AUDIENCE = 'watchfloor:push-action';
 const ISSUER = 'watchfloor';
@@ -74,8 +75,7 @@ export class PushActionTokens {
         issuer: ISSUER,
         requiredClaims: ['jti', 'sub', 'exp', 'inc'],
       });
-      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-      if (payload.act !== 'acknowledge' || typeof payload.inc !== 'string' || !uuid.test(payload.inc) || !uuid.test(payload.sub ?? '')) {
+      if (payload.act !== 'acknowledge' || typeof payload.inc !== 'string' || !isUuid(payload.inc) || !isUuid(payload.sub)) {
         throw new DomainError('unauthenticated', 'this notification action is not valid');
       }
       return { jti: payload.jti!, userId: payload.sub!, incidentId: payload.inc, expiresAt: new Date(payload.exp! * 1000) };

@@ -4,6 +4,7 @@ import type { Database, Tx } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { CreateTeamRequest, TeamDto, TeamMemberDto, UpdateTeamRequest, AssignableUserDto } from '../../src/lib/protocol/console.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
+import { anyText } from '../db/sql-values.ts';
 
 interface TeamRow {
   id: string;
@@ -45,7 +46,7 @@ async function setMembers(database: Database, tx: Tx, teamId: string, memberIds:
   const ids = [...new Set(memberIds)];
   if (ids.length > 0) {
     const found = await database.rows<{ id: string }>(
-      sql`select id from users where id::text = any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`,
+      sql`select id from users where id::text = ${anyText(ids)}`,
       tx,
     );
     const missing = ids.filter((id) => !found.some((f) => f.id === id));

@@ -14,9 +14,8 @@ import type {
   TopologyNodeDto,
 } from '../../src/lib/protocol/topology.ts';
 import { formatProblems, MAX_PROBLEMS, type ImportProblem, type ParsedTopology, type Section } from './topology-import.ts';
+import { json, textArray as texts } from '../db/sql-values.ts';
 
-const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
-const texts = (values: readonly string[]): SQL => sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 
 /** `where` for a client scope over a `clients c` join: null = every client. */
 function inScope(clients: readonly string[] | null): SQL {

@@ -2,8 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Tx } from '../db/database.ts';
 import { DAY_MS, HOUR_MS, dayStart, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+import { json } from '../db/sql-values.ts';
 
-const json = (value: unknown): SQL => sql`${JSON.stringify(value)}::jsonb`;
 const STATE_ID = 'incidents';
 /** One roller at a time across server processes (Postgres). */
 const ROLLER_LOCK = 7317005;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AppContext } from '../http/app-context.ts';
 import type { Database } from '../db/database.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
@@ -7,8 +7,8 @@ import { uptimeQuery, type UptimeDto } from '../../src/lib/protocol/uptime.ts';
 import type { UptimeRange } from '../../src/lib/protocol/walls.ts';
 import { availabilityCells, bucketsFor, meanCells, overallAvailability } from './uptime-rollup.ts';
 import { userScope, wallScope } from '../walls/wall-auth.ts';
+import { textArray as texts } from '../db/sql-values.ts';
 
-const texts = (values: readonly string[]): SQL => sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 const round = (v: number) => Math.round(v * 1e5) / 1e5;
 
 /** The heatmap of the nodes within `clients` (null = every client), from the roll-up tables. */

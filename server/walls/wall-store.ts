@@ -5,6 +5,7 @@ import { clients, walls } from '../db/schema/index.ts';
 import { hashToken, newSecret } from '../auth/tokens.ts';
 import { DomainError } from '../errors.ts';
 import type { CreateWallRequest, UpdateWallRequest, WallDto } from '../../src/lib/protocol/walls.ts';
+import { isUuid } from '../db/sql-values.ts';
 
 type WallRow = typeof walls.$inferSelect;
 
@@ -148,14 +149,13 @@ export async function revokeWallToken(db: Db, id: string): Promise<WallDto> {
   return toWallDto(row);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The wall a device token opens, or null. The row is found by id; the token's hash is then compared
  * in constant time, so neither the lookup nor the comparison tells an attacker how close a guess was.
  */
 export async function wallForToken(db: Db, wallId: string, token: string | undefined): Promise<WallPrincipal | null> {
-  if (!token || token.length > 200 || !UUID.test(wallId)) return null;
+  if (!token || token.length > 200 || !isUuid(wallId)) return null;
   const [row] = await db
     .select({ id: walls.id, name: walls.name, clients: walls.clients, tokenHash: walls.tokenHash })
     .from(walls)
@@ -173,5 +173,5 @@ export function wallCookieName(wallId: string): string {
 }
 
 export function isWallId(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
+  return isUuid(value);
 }

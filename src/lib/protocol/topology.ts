@@ -41,7 +41,8 @@ export const topologyClient = z
 
 export const topologySite = z.object({ client: clientSlug, name, location: z.string().max(200).optional() }).strict();
 
-export const topologyNode = z
+/** A node as created through REST or an import file. */
+export const createNodeRequest = z
   .object({
     client: clientSlug,
     name,
@@ -51,6 +52,12 @@ export const topologyNode = z
     /** Dependency parent (node name within the client): when it is down, this node is unreachable. */
     parent: name.optional(),
     labels: labelMap.optional(),
+  })
+  .strict();
+
+/** A node in an import file: it may also be pinned at a fixed position. */
+export const topologyNode = createNodeRequest
+  .extend({
     /** A fixed position on the map (pins the node); absent = laid out automatically. */
     x: z.number().finite().optional(),
     y: z.number().finite().optional(),
@@ -139,16 +146,6 @@ export type SavePositionsRequest = z.infer<typeof savePositionsRequest>;
 
 export const unpinRequest = z.object({ ids: z.array(z.string().uuid()).min(1).max(50_000) }).strict();
 
-export const createNodeRequest = z
-  .object({
-    client: clientSlug,
-    name,
-    site: name.optional(),
-    kind: z.enum(NODE_KINDS).optional(),
-    parent: name.optional(),
-    labels: labelMap.optional(),
-  })
-  .strict();
 export const updateNodeRequest = z
   .object({
     name: name.optional(),

@@ -126,13 +126,7 @@ export interface WallWithTokenDto {
 }
 
 /** What a wall screen loads: its layout and the clients it covers, nothing secret. */
-export interface WallDisplayDto {
-  id: string;
-  name: string;
-  clients: string[] | null;
-  pages: WallPage[];
-  chime: WallChime;
-  pixelShift: boolean;
+export interface WallDisplayDto extends Pick<WallDto, 'id' | 'name' | 'clients' | 'pages' | 'chime' | 'pixelShift'> {
   /** Client slug → display name and uptime target, for the clients the wall covers. */
   clientInfo: { slug: string; name: string; uptimeTarget: number }[];
   demo: boolean;
