@@ -13,6 +13,8 @@ export class SessionState {
   #expiresAt = $state<string | null>(null);
   #loaded = $state(false);
   #loadError = $state<string | null>(null);
+  #shiftSaving = $state(false);
+  #shiftError = $state<string | null>(null);
 
   /** The signed-in user, or null. */
   get user(): SessionUser | null {
@@ -80,6 +82,32 @@ export class SessionState {
   /** Saves my own preferences (on shift: the lead sees it and push pages me; chime) and takes the server's answer. */
   async updatePreferences(patch: UpdateMeRequest): Promise<void> {
     this.#accept(await api<SessionResponse>('PATCH', '/session/me', patch));
+  }
+
+  /** Whether I am marked on shift: the shift lead sees me as available and push pages me. */
+  get onShift(): boolean {
+    return this.#user?.onShift ?? false;
+  }
+  /** True while a change of {@link onShift} is being saved. */
+  get shiftSaving(): boolean {
+    return this.#shiftSaving;
+  }
+  /** Why the last change of {@link onShift} was not saved, for people. */
+  get shiftError(): string | null {
+    return this.#shiftError;
+  }
+
+  /** Goes on or off shift (the console's top bar and the phone both offer it). */
+  async toggleOnShift(): Promise<void> {
+    this.#shiftSaving = true;
+    this.#shiftError = null;
+    try {
+      await this.updatePreferences({ onShift: !this.onShift });
+    } catch (error) {
+      this.#shiftError = error instanceof Error ? error.message : 'could not save';
+    } finally {
+      this.#shiftSaving = false;
+    }
   }
 
   #accept(response: SessionResponse) {
