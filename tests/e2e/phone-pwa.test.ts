@@ -11,6 +11,7 @@ import { chromium, type BrowserContext, type CDPSession, type Page, type Worker 
 import { sql } from 'drizzle-orm';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
+import { until } from '../helpers/until.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { pagePayload } from '../../server/push/pager.ts';
 import type { IncidentDetailDto } from '../../src/lib/protocol/console.ts';
@@ -143,16 +144,6 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
       },
       { tag, action },
     );
-  }
-
-  async function until<T>(check: () => Promise<T | false | undefined>, what: string, limitMs = 15_000): Promise<T> {
-    const end = Date.now() + limitMs;
-    for (;;) {
-      const value = await check();
-      if (value !== false && value !== undefined) return value;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   it('serves a manifest that makes the app installable, and registers the service worker', async () => {

@@ -8,6 +8,7 @@ import { addSource } from '../../server/ingest/sources.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
+export { until } from '../helpers/until.ts';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -105,17 +106,6 @@ export async function footprint(server: TestServer, id: string): Promise<string>
   const changes = await db.rows(sql`select id from changes where entity_id = ${id} order by id`);
   const alerts = await db.rows(sql`select id, status, incident_id from alerts where incident_id = ${id}::uuid order by id`);
   return JSON.stringify({ incident, timeline, audit, changes, alerts });
-}
-
-/** Waits until `check` gives a value; fails naming `what` after a generous limit. */
-export async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, limitMs = 15_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 let serial = 0;

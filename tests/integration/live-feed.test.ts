@@ -7,6 +7,7 @@ import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta, IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
+import { until } from '../helpers/until.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -15,17 +16,6 @@ const COALESCE_MS = 300;
 /** Alerts whose summaries name their client, which the assertions below look for. */
 function alertmanager(alerts: Omit<TestAlert, 'summary'>[]): string {
   return alertmanagerBody(alerts.map((a) => ({ ...a, summary: `${a.name} for ${a.client}` })));
-}
-
-/** Waits until `check` returns a value (not undefined/false); fails with `what` after a generous limit. */
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, limitMs = 15_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/p
 import type { TopologyDto } from '../../src/lib/protocol/topology.ts';
 import type { WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
+import { until } from '../helpers/until.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const CLI = path.join(ROOT, 'server', 'cli.ts');
@@ -27,16 +28,6 @@ function cli(args: string[], env: Record<string, string>, cwd = ROOT): Promise<{
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end('');
   });
-}
-
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, limitMs = 15_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const GOOD_CSV = [

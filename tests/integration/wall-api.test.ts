@@ -8,18 +8,9 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/p
 import type { IncidentDelta, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { WallDisplayDto, WallDto, WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
+import { until } from '../helpers/until.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, limitMs = 10_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A wall screen's socket: its device cookie, and the wall it names in the handshake. */
 function wallSocket(url: string, wallId: string, cookie: string): ClientSocket {

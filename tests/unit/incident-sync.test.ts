@@ -2,35 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import type { IncidentDelta, IncidentDto } from '../../src/lib/protocol/incidents.ts';
-
-function incident(id: string, version: number, over: Partial<IncidentDto> = {}): IncidentDto {
-  return {
-    id,
-    number: 1,
-    status: 'triggered',
-    severity: 'warning',
-    summary: `incident ${id} v${version}`,
-    client: 'acme',
-    clientName: 'Acme',
-    groupKey: `acme|${id}`,
-    alertCount: 1,
-    openAlertCount: 1,
-    assigneeId: null,
-    assigneeName: null,
-    teamId: null,
-    teamName: null,
-    snoozedUntil: null,
-    mergedIntoId: null,
-    labels: {},
-    nodes: [],
-    createdAt: '2025-03-01T08:00:00.000Z',
-    acknowledgedAt: null,
-    resolvedAt: null,
-    updatedAt: '2025-03-01T08:00:00.000Z',
-    version,
-    ...over,
-  };
-}
+import { testIncident as incident } from '../helpers/incidents.ts';
 
 const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDelta => ({ prev, last, incidents });
 

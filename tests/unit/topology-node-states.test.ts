@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { computeNodeStatuses, summariseGroup, type StatusNode } from '../../src/lib/wall/node-states.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { testIncident } from '../helpers/incidents.ts';
 
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 let n = 0;
 function incident(over: Partial<IncidentDto>): IncidentDto {
   n++;
-  return {
-    id: `i${n}`, number: n, status: 'triggered', severity: 'warning', summary: `incident ${n}`, client: 'acme', clientName: 'Acme', groupKey: `k${n}`,
-    alertCount: 1, openAlertCount: 1, assigneeId: null, assigneeName: null, teamId: null, teamName: null, snoozedUntil: null, mergedIntoId: null,
-    labels: {}, nodes: [], createdAt: '2025-03-01T11:00:00.000Z', acknowledgedAt: null, resolvedAt: null, updatedAt: '2025-03-01T11:00:00.000Z', version: 1,
-    ...over,
-  };
+  return testIncident(`i${n}`, 1, { number: n, summary: `incident ${n}`, groupKey: `k${n}`, createdAt: '2025-03-01T11:00:00.000Z', updatedAt: '2025-03-01T11:00:00.000Z', ...over });
 }
 
 // rtr ← fw ← sw ← srv (each depends on the one before); db stands alone; globex has its own rtr.
