@@ -94,6 +94,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
       });
     }
+    await feed.warm();
     await app.listen({ port: config.port, host: config.host });
     const { port } = app.server.address() as AddressInfo;
     const housekeeping = setInterval(() => {

@@ -352,21 +352,61 @@ export async function recordIncidentChanges(database: Database, tx: Tx, incident
   return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`]);
 }
 
-/** Open incidents in scope and the newest change id they include, read in one consistent snapshot. */
+/**
+ * What a copy of the open incidents must match to be current: the newest change id, and a digest of the
+ * names incidents show (clients, people, teams), which a rename changes without writing a change row.
+ */
+export interface IncidentsVersion {
+  lastChangeId: number;
+  namesDigest: string;
+}
+
+/** Each table's names as `key:name` joined in key order (a few hundred rows: clients, people, teams). */
+const nameList = (table: SQL, key: SQL) => sql`coalesce((select string_agg(${key} || ':' || name, ',' order by ${key}) from ${table}), '')`;
+const NAMES_DIGEST = sql`md5(${nameList(sql`clients`, sql`slug`)} || '|' || ${nameList(sql`users`, sql`id::text`)} || '|' || ${nameList(sql`teams`, sql`id::text`)})`;
+
+/** The current {@link IncidentsVersion}: one small query, no incident rows. */
+export async function readIncidentsVersion(database: Database, tx?: Tx): Promise<IncidentsVersion> {
+  const [row] = await database.rows<{ last: number | string | null; names: string }>(
+    sql`select (select max(id) from changes) as last, ${NAMES_DIGEST} as names`,
+    tx,
+  );
+  return { lastChangeId: Number(row.last ?? 0), namesDigest: row.names };
+}
+
+/** The names incidents show, by client slug, user id and team id, and their digest. */
+export interface IncidentNames {
+  namesDigest: string;
+  clients: Record<string, string>;
+  users: Record<string, string>;
+  teams: Record<string, string>;
+}
+
+export async function readIncidentNames(database: Database): Promise<IncidentNames> {
+  const [row] = await database.rows<{ names: string }>(
+    sql`select json_build_object('namesDigest', ${NAMES_DIGEST},
+          'clients', (select coalesce(json_object_agg(slug, name), '{}') from clients),
+          'users', (select coalesce(json_object_agg(id, name), '{}') from users),
+          'teams', (select coalesce(json_object_agg(id, name), '{}') from teams))::text as names`,
+  );
+  return JSON.parse(row.names) as IncidentNames;
+}
+
+/** Open incidents in scope and the version they are at (the newest change id they include), read in one consistent snapshot. */
 export async function openIncidentSnapshot(
   database: Database,
   clients: readonly string[] | null,
-): Promise<{ lastChangeId: number; incidents: IncidentDto[] }> {
+): Promise<{ lastChangeId: number; namesDigest: string; incidents: IncidentDto[] }> {
   return database.db.transaction(async (tx) => {
     await database.rows(sql`set transaction isolation level repeatable read`, tx);
-    const [{ last }] = await database.rows<{ last: number | string | null }>(sql`select max(id) as last from changes`, tx);
+    const version = await readIncidentsVersion(database, tx);
     const [{ incidents }] = await database.rows<{ incidents: string }>(
       sql`select coalesce(json_agg(${INCIDENT_JSON} order by i.created_at desc), '[]')::text as incidents
           from incidents i left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
           where i.status <> 'resolved' ${clients === null ? sql`` : sql`and i.client = ${anyText([...clients])}`}`,
       tx,
     );
-    return { lastChangeId: Number(last ?? 0), incidents: JSON.parse(incidents) as IncidentDto[] };
+    return { ...version, incidents: JSON.parse(incidents) as IncidentDto[] };
   });
 }
 

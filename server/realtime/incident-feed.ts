@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
-import { openIncidentSnapshot } from '../db/incident-store.ts';
-import { rooms } from '../../src/lib/protocol/events.ts';
+import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta } from '../../src/lib/protocol/incidents.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
+import { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
+
+type SubscribeReply = Parameters<Ack<{ lastChangeId: number }>>[0];
 
 interface RoomChain {
   mode: FeedMode;
@@ -24,14 +26,14 @@ interface RoomChain {
  */
 export class IncidentFeed {
   readonly #realtime: RealtimeServer;
-  readonly #database: Database;
+  readonly #open: OpenIncidents;
   readonly #coalesceMs: number;
   readonly #log: FastifyBaseLogger;
   readonly #chains = new Map<string, RoomChain>();
 
   constructor(options: { realtime: RealtimeServer; database: Database; coalesceMs: number; log: FastifyBaseLogger }) {
     this.#realtime = options.realtime;
-    this.#database = options.database;
+    this.#open = new OpenIncidents(options.database);
     this.#coalesceMs = options.coalesceMs;
     this.#log = options.log;
     this.#realtime.io.on('connection', (socket) => this.#attach(socket));
@@ -40,35 +42,16 @@ export class IncidentFeed {
   #attach(socket: WatchfloorSocket): void {
     socket.on('incidents:subscribe', async (request, ack) => {
       if (typeof ack !== 'function') return;
-      const mode = request?.mode;
-      const scope: unknown = request?.scope;
-      // scope must be an object: a string or array scope used to subscribe to every client
-      const scopeOk = typeof scope === 'object' && scope !== null && !Array.isArray(scope);
-      const client = scopeOk ? ((scope as { client?: unknown }).client ?? null) : null;
-      if (!scopeOk || (mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length === 0 || client.length > 64))) {
-        return ack({ ok: false, code: 'validation_failed', message: 'subscribe needs { scope: { client? }, mode: "console" | "screen" }' });
-      }
-      // A socket restricted to some clients (a user's scope, a wall's) subscribes within them only; its room is
-      // keyed by the set it covers, so it never receives another client's incidents.
-      const allowed = socket.data.clients ?? null;
-      if (client !== null && allowed !== null && !allowed.includes(client)) {
-        return ack({ ok: false, code: 'forbidden', message: `you may not see client ${client}` });
-      }
-      const clients = client !== null ? [client] : allowed;
-      const room = rooms.feed(mode, clients);
-      for (const joined of socket.rooms) if (joined.startsWith('feed:')) await socket.leave(joined);
-      // Join first, snapshot second: deltas that overtake the snapshot carry ids it already has, and the client drops them.
-      await socket.join(room);
-      this.#chain(room, mode, clients).lastMemberAt = Date.now();
-      try {
-        const snapshot = await openIncidentSnapshot(this.#database, clients);
-        socket.emit('incidents:snapshot', snapshot);
-        ack({ ok: true, data: { lastChangeId: snapshot.lastChangeId } });
-      } catch (error) {
-        this.#log.error({ err: error }, 'snapshot failed');
-        ack({ ok: false, code: 'internal', message: 'could not read the incidents' });
-      }
+      ack(await this.#subscribe(socket, request));
     });
+    // A subscription sent with the handshake starts at once: its snapshot is on its way while the app
+    // is still drawing the page that will show it (the console's first render waits for nothing else).
+    const fromHandshake: unknown = (socket.handshake.auth as HandshakeAuth | undefined)?.feed;
+    if (fromHandshake !== undefined && !socket.recovered) {
+      void this.#subscribe(socket, fromHandshake).then((reply) => {
+        if (!reply.ok) socket.emit('incidents:refused', { code: reply.code, message: reply.message });
+      });
+    }
     // A socket that drops may come back through connection-state recovery into the same rooms and
     // expects what was broadcast meanwhile: remember when its rooms last had it.
     socket.on('disconnecting', () => {
@@ -77,6 +60,36 @@ export class IncidentFeed {
         if (chain) chain.lastMemberAt = Date.now();
       }
     });
+  }
+
+  async #subscribe(socket: WatchfloorSocket, request: unknown): Promise<SubscribeReply> {
+    const { mode, scope } = (typeof request === 'object' && request !== null ? request : {}) as { mode?: unknown; scope?: unknown };
+    // scope must be an object: a string or array scope used to subscribe to every client
+    const scopeOk = typeof scope === 'object' && scope !== null && !Array.isArray(scope);
+    const client = scopeOk ? ((scope as { client?: unknown }).client ?? null) : null;
+    if (!scopeOk || (mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length === 0 || client.length > 64))) {
+      return { ok: false, code: 'validation_failed', message: 'subscribe needs { scope: { client? }, mode: "console" | "screen" }' };
+    }
+    // A socket restricted to some clients (a user's scope, a wall's) subscribes within them only; its room is
+    // keyed by the set it covers, so it never receives another client's incidents.
+    const allowed = socket.data.clients ?? null;
+    if (client !== null && allowed !== null && !allowed.includes(client)) {
+      return { ok: false, code: 'forbidden', message: `you may not see client ${client}` };
+    }
+    const clients = client !== null ? [client] : allowed;
+    const room = rooms.feed(mode, clients);
+    for (const joined of socket.rooms) if (joined.startsWith('feed:')) await socket.leave(joined);
+    // Join first, snapshot second: deltas that overtake the snapshot carry ids it already has, and the client drops them.
+    await socket.join(room);
+    this.#chain(room, mode, clients).lastMemberAt = Date.now();
+    try {
+      const snapshot = await this.#open.snapshot(clients);
+      socket.emit('incidents:snapshot', snapshot);
+      return { ok: true, data: { lastChangeId: snapshot.lastChangeId } };
+    } catch (error) {
+      this.#log.error({ err: error }, 'snapshot failed');
+      return { ok: false, code: 'internal', message: 'could not read the incidents' };
+    }
   }
 
   #chain(room: string, mode: FeedMode, clients: readonly string[] | null): RoomChain {
@@ -88,9 +101,15 @@ export class IncidentFeed {
     return chain;
   }
 
+  /** Reads what the first snapshot will need before anyone asks (called before listening). */
+  warm(): Promise<void> {
+    return this.#open.warm();
+  }
+
   /** Called after commit with the changes in change-id order. */
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
+    this.#open.apply(changes);
     this.#realtime.lastChangeId = Math.max(this.#realtime.lastChangeId, changes[changes.length - 1].changeId);
     // Rooms exist from their first subscription on; each gets the changes of the clients it covers.
     for (const [room, chain] of this.#chains) {

@@ -115,6 +115,32 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     }
   });
 
+  it('opened directly, the queue subscribes with the socket handshake; moving to the lead view subscribes again; both stay live', async () => {
+    const lead = await signedIn('lead', '/settings/teams');
+    const subscribes: string[] = [];
+    lead.page.on('websocket', (socket) => {
+      socket.on('framesent', ({ payload }) => {
+        if (typeof payload === 'string' && payload.includes('"incidents:subscribe"')) subscribes.push(payload);
+      });
+    });
+    // A fresh load of the queue: the handshake carries its subscription, the snapshot comes unasked.
+    await lead.page.goto(`${server.url}/`);
+    await row(lead.page, 3).waitFor();
+    expect(subscribes).toEqual([]);
+    // In-app navigation to the lead view: that page asks for its own subscription and gets it.
+    await lead.page.getByRole('link', { name: 'Shift lead' }).click();
+    await lead.page.getByTestId('workload').waitFor();
+    await lead.page.locator('[data-testid="lead-incident"]', { hasText: '#3' }).first().waitFor();
+    expect(subscribes).toHaveLength(1);
+    // Both kinds of subscription carry on with live changes.
+    expect((await postAlertmanager(server.url, token, [{ name: 'FanFailure', severity: 'high', client: 'acme', instance: 'rack-7', fingerprint: 'e2e-fan' }])).status).toBe(200);
+    await lead.page.locator('[data-testid="lead-incident"]', { hasText: 'FanFailure on rack-7' }).first().waitFor({ timeout: 2000 });
+    await lead.page.getByRole('link', { name: 'Console' }).click();
+    await lead.page.locator('[data-testid="incident-row"]', { hasText: 'FanFailure on rack-7' }).waitFor();
+    expect(lead.errors).toEqual([]);
+    await lead.context.close();
+  });
+
   it('a viewer sees the queue and the incident but no action, and a forged command is refused', async () => {
     const viewer = await signedIn('viewer');
     await row(viewer.page, 3).waitFor();

@@ -102,8 +102,9 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await page.waitForTimeout(600); // let the pulse show in the picture
       await screenshot(page, `wall-${size.name}`);
       fs.mkdirSync(screenshotDir, { recursive: true });
-      await page.locator('[data-testid="wall-panel-map"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-map.png`) });
-      await page.locator('[data-testid="wall-panel-heatmap"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-heatmap.png`) });
+      // Pulses stopped: an element screenshot waits for a still box, which a busy machine may not give it.
+      await page.locator('[data-testid="wall-panel-map"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-map.png`), animations: 'disabled' });
+      await page.locator('[data-testid="wall-panel-heatmap"]').screenshot({ path: path.join(screenshotDir, `wall-${size.name}-heatmap.png`), animations: 'disabled' });
     }
     for (const { errors } of screens) expect(errors).toEqual([]);
   });

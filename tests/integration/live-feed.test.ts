@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
+import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta, IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
@@ -33,8 +33,9 @@ class FeedClient {
   /** Re-subscribe by itself when the reducer asks (as the app does); off to observe the request. */
   autoResync = false;
 
-  constructor(url: string, cookie: string) {
-    this.socket = connect(url, { extraHeaders: { cookie }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
+  /** `auth`: what the handshake carries (`HandshakeAuth`: a subscription to start at once). */
+  constructor(url: string, cookie: string, auth: HandshakeAuth = {}) {
+    this.socket = connect(url, { auth, extraHeaders: { cookie }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
     this.socket.on('incidents:snapshot', (snapshot) => {
       this.snapshots.push(snapshot);
       const result = applySnapshot(this.state, snapshot);
@@ -100,8 +101,8 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     await server?.dispose();
   });
 
-  async function client(): Promise<FeedClient> {
-    const c = new FeedClient(server.url, cookie);
+  async function client(auth: HandshakeAuth = {}, as = cookie): Promise<FeedClient> {
+    const c = new FeedClient(server.url, as, auth);
     clients.push(c);
     await c.connected();
     return c;
@@ -159,6 +160,35 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     expect(findIn(c, 'Order1 for order')).toMatchObject({ status: 'triggered', client: 'order', severity: 'warning', alertCount: 1 });
     expect(c.resyncs).toEqual([]);
     expect(c.view()).toEqual(await dbView());
+  });
+
+  it('a subscription sent with the handshake: the snapshot and then the deltas come without asking; one the socket may not have is refused, saying why', async () => {
+    await send(alertmanager([{ name: 'Handshake', client: 'hs-a', instance: 'a' }]));
+    const c = await client({ feed: { scope: { client: 'hs-a' }, mode: 'console' } });
+    await until(() => c.snapshots.length === 1, 'the snapshot, unasked');
+    expect(c.snapshots[0].lastChangeId).toBe(await lastChangeId());
+    expect(c.snapshots[0].incidents.map((i) => i.summary)).toEqual(['Handshake for hs-a']);
+    await send(alertmanager([{ name: 'Handshake', client: 'hs-a', instance: 'a', status: 'resolved' }]));
+    await send(alertmanager([{ name: 'Elsewhere', client: 'hs-b', instance: 'a' }]));
+    await until(() => findIn(c, 'Handshake for hs-a')?.status === 'resolved', 'the delta');
+    expect(c.view()).toEqual(await dbView('hs-a'));
+
+    const restricted = await server.addUser('restricted-hs@example.com', 'viewer');
+    await server.context.database.rows(sql`update users set clients = '{hs-a}' where id = ${restricted.id}::uuid`);
+    const restrictedCookie = await server.signIn(restricted.email, restricted.password);
+    for (const [auth, code] of [
+      [{ feed: { scope: { client: 'hs-b' }, mode: 'console' } }, 'forbidden'],
+      [{ feed: { scope: 'everything', mode: 'console' } }, 'validation_failed'],
+    ] as const) {
+      const refusedClient = new FeedClient(server.url, restrictedCookie, auth as unknown as HandshakeAuth);
+      clients.push(refusedClient);
+      const refused = new Promise<{ code: string }>((resolve) => refusedClient.socket.once('incidents:refused', resolve));
+      await refusedClient.connected();
+      expect((await refused).code).toBe(code);
+      await send(alertmanager([{ name: 'NotForThem', client: 'hs-b', instance: 'a' }]));
+      expect(refusedClient.snapshots).toEqual([]);
+      expect(refusedClient.deltas).toEqual([]);
+    }
   });
 
   it('screen: a burst of 50 commits arrives as far fewer coalesced deltas, ending in the right state', async () => {

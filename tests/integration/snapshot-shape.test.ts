@@ -1,8 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
-import { alertSource, person, uniqueAlert } from './console-support.ts';
+import { INCIDENT_COLUMNS, openIncidentSnapshot, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
+import type { IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { alertSource, person, uniqueAlert, type Person } from './console-support.ts';
 
 describe.each(DATABASES)('snapshot shape on $name', (database) => {
   let server: TestServer;
@@ -51,5 +52,51 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     expect(delta).toEqual(toIncidentDto(resolvedRow));
     expect(delta).toMatchObject({ status: 'resolved', assigneeName: 'Lena Lead', teamName: 'Network' });
     expect(await latestChange(plain.id)).toEqual(byId.get(plain.id));
+  });
+
+  /** What a new subscriber is sent (served from the server's memory), sorted for comparison. */
+  async function subscribedSnapshot(who: Person, client?: string): Promise<IncidentSnapshot> {
+    const socket = await who.socket();
+    try {
+      const snapshot = new Promise<IncidentSnapshot>((resolve) => socket.once('incidents:snapshot', resolve));
+      const reply = await socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: client ? { client } : {}, mode: 'console' });
+      expect(reply.ok).toBe(true);
+      const { lastChangeId, incidents } = await snapshot;
+      return { lastChangeId, incidents: [...incidents].sort((a, b) => a.id.localeCompare(b.id)) };
+    } finally {
+      socket.disconnect();
+    }
+  }
+  const fromDatabase = async (clients: string[] | null): Promise<IncidentSnapshot> => {
+    const { lastChangeId, incidents } = await openIncidentSnapshot(server.context.database, clients);
+    return { lastChangeId, incidents: [...incidents].sort((a, b) => a.id.localeCompare(b.id)) };
+  };
+
+  it('sends new subscribers the same snapshot the database holds, after changes, renames and writes it did not publish', async () => {
+    const admin = await person(server, 'admin2@example.com', 'admin');
+    const lead = await person(server, 'lead2@example.com', 'lead', null, 'Old Name');
+    const team = (await admin.post('/api/v1/teams', { slug: 'storage', name: 'Storage', memberIds: [lead.id] })).body.team;
+    const source = await alertSource(server, 'memory-check');
+    const [first, second] = await source.fire([uniqueAlert('acme', { severity: 'critical' }), uniqueAlert('globex')]);
+    expect((await lead.post(`/api/v1/incidents/${first.id}/assign`, { assigneeId: lead.id, teamId: team.id })).status).toBe(200);
+    expect((await lead.post(`/api/v1/incidents/${second.id}/resolve`, { note: 'fixed' })).status).toBe(200);
+    expect(await subscribedSnapshot(admin)).toEqual(await fromDatabase(null));
+    expect(await subscribedSnapshot(admin, 'acme')).toEqual(await fromDatabase(['acme']));
+
+    // Renames write no change row: the names shown must follow anyway.
+    expect((await admin.call('PATCH', `/api/v1/users/${lead.id}`, { name: 'New Name' })).status).toBe(200);
+    expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Storage & Backup' })).status).toBe(200);
+    const renamed = await subscribedSnapshot(admin);
+    expect(renamed.incidents.find((i) => i.id === first.id)).toMatchObject({ assigneeName: 'New Name', teamName: 'Storage & Backup' });
+    expect(renamed).toEqual(await fromDatabase(null));
+
+    // A change this server never published (as another server process on the same database would write).
+    await server.context.database.db.transaction(async (tx) => {
+      await server.context.database.rows(sql`update incidents set summary = 'written elsewhere', version = version + 1 where id = ${first.id}::uuid`, tx);
+      await recordIncidentChanges(server.context.database, tx, [first.id]);
+    });
+    const elsewhere = await subscribedSnapshot(admin);
+    expect(elsewhere.incidents.find((i) => i.id === first.id)?.summary).toBe('written elsewhere');
+    expect(elsewhere).toEqual(await fromDatabase(null));
   });
 });

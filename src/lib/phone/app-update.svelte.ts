@@ -1,6 +1,9 @@
 import { Workbox } from 'workbox-window';
 import { dev } from '$app/environment';
 
+/** How long after the app starts the service worker is registered. */
+const REGISTER_AFTER_MS = 2000;
+
 /**
  * Registers the service worker through workbox-window and tells when a new version is waiting, so
  * the page can offer "update available — reload" instead of switching code under someone's feet.
@@ -8,15 +11,24 @@ import { dev } from '$app/environment';
 export class AppUpdate {
   #available = $state(false);
   #workbox: Workbox | null = null;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  /** The delayed registration, then the hourly update check. */
+  #timer: ReturnType<typeof setTimeout> | null = null;
 
   /** A new version is installed and waits for the person to reload. */
   get available(): boolean {
     return this.#available;
   }
 
-  start(): void {
-    if (this.#workbox || !('serviceWorker' in navigator)) return;
+  /**
+   * Registers after `delayMs`: installing the worker fetches and caches every file of the app, which on
+   * a first visit would compete with the first screen for the network, the server and the CPU.
+   */
+  start(delayMs = REGISTER_AFTER_MS): void {
+    if (this.#workbox || this.#timer || !('serviceWorker' in navigator)) return;
+    this.#timer = setTimeout(() => this.#register(), delayMs);
+  }
+
+  #register(): void {
     // SvelteKit serves the worker as an ES module in development and as a classic script when built.
     const workbox = new Workbox('/service-worker.js', { type: dev ? 'module' : 'classic' });
     this.#workbox = workbox;
@@ -40,5 +52,6 @@ export class AppUpdate {
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
   }
 }

@@ -2,11 +2,9 @@ import { z } from 'zod';
 
 /** REST DTOs and request schemas under /api/v1, shared by the server (validation) and the app (types). */
 
-export const ROLES = ['admin', 'lead', 'engineer', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What a role may do; the order is the order of power. */
-export const ROLE_RANK: Record<Role, number> = { viewer: 0, engineer: 1, lead: 2, admin: 3 };
+// Plain values live outside this file: importing them into the app must not bring zod along.
+import { ROLES, type Role } from '../domain/roles.ts';
+export { ROLES, ROLE_RANK, type Role } from '../domain/roles.ts';
 
 export const email = z
   .string()

@@ -10,10 +10,9 @@ import type { ErrorCode } from './errors.ts';
 import type { IncidentDto, IncidentStatus } from './incidents.ts';
 import type { QueueState } from '../domain/incident-filter.ts';
 
-/** Longest note (characters) a person may add; a longer one is refused with 413 `payload_too_large`. */
-export const NOTE_MAX_CHARS = 10_000;
-/** Longest reason for a reassignment. */
-export const REASON_MAX_CHARS = 1_000;
+// Plain values live outside this file: importing them into the app must not bring zod along.
+import { NOTE_MAX_CHARS, REASON_MAX_CHARS } from '../domain/text-limits.ts';
+export { NOTE_MAX_CHARS, REASON_MAX_CHARS } from '../domain/text-limits.ts';
 /** How far ahead a snooze may reach. */
 export const SNOOZE_MAX_MS = 7 * 24 * 3600_000;
 /** Most incidents one bulk request may name; a filter may match more and acts on at most this many. */

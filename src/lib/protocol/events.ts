@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedMode, FeedScope, IncidentDelta, IncidentDto, IncidentSnapshot } from './incidents.ts';
+import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentSnapshot } from './incidents.ts';
 import type {
   AcknowledgeRequest,
   AssignRequest,
@@ -36,6 +36,8 @@ export interface ServerToClientEvents {
   'incidents:snapshot': (snapshot: IncidentSnapshot) => void;
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
+  /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */
+  'incidents:refused': (info: { code: ErrorCode; message: string }) => void;
   /** Sent once to a wall screen after the handshake (instead of `session:ready`). */
   'wall:ready': (info: { wallId: string; name: string; serverTime: string }) => void;
   /** The wall's device token was revoked or rotated, or the wall deleted: the screen is disconnected for good. */
@@ -58,7 +60,7 @@ export interface ClientToServerEvents {
    * answers with `incidents:snapshot`, then `incidents:changed` deltas. Sent again after a gap or a
    * reconnect that the server could not recover.
    */
-  'incidents:subscribe': (request: { scope: FeedScope; mode: FeedMode }, ack: Ack<{ lastChangeId: number }>) => void;
+  'incidents:subscribe': (request: FeedRequest, ack: Ack<{ lastChangeId: number }>) => void;
   /*
    * Incident commands (src/lib/protocol/console.ts has the request schemas): the same domain functions as
    * the REST routes, with the same errors in the ack (`not_found` for incidents outside the user's clients,
@@ -87,6 +89,15 @@ export interface ClientToServerEvents {
   'incident:merge': (request: { id: string } & MergeRequest, ack: Ack<IncidentDto>) => void;
   /** A bulk action on `ids` or on everything matching `filter`; reports what succeeded and what failed why. */
   'incidents:bulk': (request: { [A in BulkAction]: { action: A } & BulkRequest<A> }[BulkAction], ack: Ack<BulkResult>) => void;
+}
+
+/**
+ * What a person's socket may send with its handshake (`auth`). `feed` subscribes at once, as
+ * `incidents:subscribe` would, so the first snapshot does not wait for the page to ask for it; it is
+ * answered by `incidents:snapshot` or `incidents:refused`. (A wall screen sends its wall id instead.)
+ */
+export interface HandshakeAuth {
+  feed?: FeedRequest;
 }
 
 export interface InterServerEvents {}

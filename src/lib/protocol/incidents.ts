@@ -47,6 +47,12 @@ export interface FeedScope {
  */
 export type FeedMode = 'screen' | 'console';
 
+/** One subscription: which incidents, delivered how. */
+export interface FeedRequest {
+  scope: FeedScope;
+  mode: FeedMode;
+}
+
 export interface IncidentSnapshot {
   /** The newest change id included; deltas with ids at or below it are already in here. */
   lastChangeId: number;

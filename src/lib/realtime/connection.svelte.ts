@@ -1,10 +1,23 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '$lib/protocol/events.ts';
+import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
+import type { FeedRequest, IncidentDelta, IncidentSnapshot } from '$lib/protocol/incidents.ts';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'ended';
 
 /** No heartbeat or update for this long and the screen is stale, whatever the socket says. */
 export const STALE_AFTER_MS = 10_000;
+
+/** What arrived for the subscription sent with the handshake before a state took it over. */
+export interface EarlyFeed {
+  snapshot: IncidentSnapshot | null;
+  deltas: IncidentDelta[];
+  refused: boolean;
+}
+
+/** Deltas kept for a handshake subscription nobody took over; past this it is given up (the state then subscribes itself). */
+const EARLY_DELTAS_MAX = 500;
+
+const sameFeed = (a: FeedRequest, b: FeedRequest) => a.mode === b.mode && (a.scope.client ?? null) === (b.scope.client ?? null);
 
 /**
  * The app's one Socket.IO connection and what people need to know about it: live, reconnecting,
@@ -18,9 +31,24 @@ export class Connection {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   #ticker: ReturnType<typeof setInterval>;
 
-  constructor(url = '/') {
+  /** Sent with every handshake until one delivers it. */
+  #feedToSend: FeedRequest | null;
+  /** The subscription the current connection's handshake made, and what it brought until a state takes it. */
+  #handshakeFeed: { feed: FeedRequest; early: EarlyFeed | null } | null = null;
+
+  /**
+   * `feed`: subscribe with the handshake (see `HandshakeAuth`), so the snapshot is on its way before
+   * the page that shows it has rendered; the page's state takes it over through {@link subscribe}.
+   */
+  constructor(url = '/', options: { feed?: FeedRequest } = {}) {
     performance.mark('wf:connecting');
+    this.#feedToSend = options.feed ?? null;
+    let sentWithHandshake: FeedRequest | null = null;
     this.socket = io(url, {
+      auth: (send: (auth: HandshakeAuth) => void) => {
+        sentWithHandshake = this.#feedToSend;
+        send(sentWithHandshake ? { feed: sentWithHandshake } : {});
+      },
       withCredentials: true,
       reconnection: true,
       reconnectionDelay: 500,
@@ -31,10 +59,28 @@ export class Connection {
     this.socket.on('connect', () => {
       performance.mark('wf:connected');
       this.#heard('live');
+      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { snapshot: null, deltas: [], refused: false } } : null;
+      if (this.#handshakeFeed) this.#feedToSend = null;
+    });
+    // Until a state takes the handshake's subscription over, what it brings is kept here.
+    this.socket.on('incidents:snapshot', (snapshot) => {
+      if (!this.#handshakeFeed?.early) return;
+      performance.mark('wf:snapshot-received');
+      this.#handshakeFeed.early = { snapshot, deltas: [], refused: false };
+    });
+    this.socket.on('incidents:changed', (delta) => {
+      const early = this.#handshakeFeed?.early;
+      if (!early) return;
+      early.deltas.push(delta);
+      if (early.deltas.length > EARLY_DELTAS_MAX) this.#handshakeFeed = null;
+    });
+    this.socket.on('incidents:refused', () => {
+      if (this.#handshakeFeed?.early) this.#handshakeFeed.early.refused = true;
     });
     this.socket.on('session:ready', () => this.#heard('live'));
     this.socket.on('server:heartbeat', () => this.#heard());
     this.socket.on('disconnect', () => {
+      this.#handshakeFeed = null;
       if (this.#status !== 'ended') this.#status = 'reconnecting';
     });
     this.socket.on('connect_error', (error) => {
@@ -61,6 +107,20 @@ export class Connection {
   /** Seconds since the last message, updated every second. */
   get silenceSeconds(): number | null {
     return this.#lastMessageAt === null ? null : Math.max(0, Math.round((this.#now - this.#lastMessageAt) / 1000));
+  }
+
+  /**
+   * Subscribes to `feed` (the server answers with a snapshot, then deltas) — unless this connection's
+   * handshake already did and nobody has taken that over yet: then nothing is sent, and what arrived for
+   * it so far is returned for the caller to apply before the events that follow.
+   */
+  subscribe(feed: FeedRequest): EarlyFeed | null {
+    const handshake = this.#handshakeFeed;
+    this.#handshakeFeed = null;
+    if (handshake?.early && !handshake.early.refused && sameFeed(handshake.feed, feed)) return handshake.early;
+    performance.mark('wf:subscribe');
+    this.socket.emit('incidents:subscribe', feed, () => {});
+    return null;
   }
 
   /** Call for every message that proves the server is alive and we are current. */

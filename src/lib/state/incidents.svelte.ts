@@ -45,6 +45,7 @@ export class IncidentsState {
   readonly #scope: FeedScope;
   readonly #mode: FeedMode;
   readonly #off: () => void;
+  readonly #onSnapshot: (snapshot: IncidentSnapshot) => void;
 
   constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
     this.#connection = connection;
@@ -69,14 +70,19 @@ export class IncidentsState {
       this.#pending.push(delta);
       this.#scheduleFlush();
     };
+    // The subscription the handshake carried was refused: ask again, to get the reason in the ack.
+    const onRefused = () => this.#subscribe();
     socket.on('connect', onConnect);
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
+    socket.on('incidents:refused', onRefused);
+    this.#onSnapshot = onSnapshot;
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
       socket.off('incidents:snapshot', onSnapshot);
       socket.off('incidents:changed', onChanged);
+      socket.off('incidents:refused', onRefused);
     };
   }
 
@@ -111,8 +117,12 @@ export class IncidentsState {
   #subscribe(): void {
     this.#sync = emptySync();
     this.#pending = [];
-    performance.mark('wf:subscribe');
-    this.#connection.socket.emit('incidents:subscribe', { scope: this.#scope, mode: this.#mode }, () => {});
+    // The handshake may have subscribed already: then what came of it so far is applied as if it arrived now.
+    const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode });
+    if (!early) return;
+    this.#pending.push(...early.deltas);
+    if (early.snapshot) this.#onSnapshot(early.snapshot);
+    else if (early.deltas.length > 0) this.#scheduleFlush();
   }
 
   #takePending(): IncidentDelta[] {

@@ -1,6 +1,7 @@
 import { createContext } from 'svelte';
 import { api, ApiError } from '$lib/api/client.ts';
-import { ROLE_RANK, type Role, type SessionResponse, type SessionUser } from '$lib/protocol/api.ts';
+import { ROLE_RANK, type Role } from '$lib/domain/roles.ts';
+import type { SessionResponse, SessionUser } from '$lib/protocol/api.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { UpdateMeRequest } from '$lib/protocol/console.ts';
 

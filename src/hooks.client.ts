@@ -1,0 +1,7 @@
+import type { ClientInit } from '@sveltejs/kit';
+import { openFirstConnection } from '$lib/realtime/first-connection.ts';
+
+/** Runs once as the app starts, before the first page's code loads. */
+export const init: ClientInit = () => {
+  openFirstConnection(location.pathname);
+};

@@ -1,0 +1,35 @@
+import type { FeedRequest } from '$lib/protocol/incidents.ts';
+import { Connection } from './connection.svelte.ts';
+
+/** Pages anyone may see: signing in and the signed-out confirmation. */
+export const isPublicPath = (path: string): boolean => path === '/login' || path === '/logout';
+/** Kiosk screens: a wall signs in with its own device cookie and opens its own connection. */
+export const isKioskPath = (path: string): boolean => path === '/wall' || path.startsWith('/wall/');
+/** The phone view brings its own compact header. */
+export const isPhonePath = (path: string): boolean => path === '/m' || path.startsWith('/m/');
+
+/** The subscription the page at `path` opens with, if it shows incidents (what its `IncidentsState` asks for). */
+export function feedOfPage(path: string): FeedRequest | undefined {
+  if (path === '/' || path === '/lead' || path.startsWith('/incident/')) return { scope: {}, mode: 'console' };
+  if (path === '/map' || isPhonePath(path)) return { scope: {}, mode: 'screen' };
+  return undefined;
+}
+
+let first: Connection | null = null;
+
+/**
+ * Opens the socket as the app starts, before the layout and the page have loaded, with the page's
+ * subscription in the handshake: by the time the queue has rendered, its snapshot is there. The
+ * handshake is authenticated by the session cookie, so it does not wait for the session check.
+ */
+export function openFirstConnection(path: string): void {
+  if (first || isPublicPath(path) || isKioskPath(path)) return;
+  first = new Connection('/', { feed: feedOfPage(path) });
+}
+
+/** The connection {@link openFirstConnection} opened, handed over once (later ones are opened by their owner). */
+export function takeFirstConnection(): Connection | null {
+  const taken = first;
+  first = null;
+  return taken;
+}
