@@ -2,12 +2,14 @@
  * `npm run bench:ingest`: the real server (a child process) ingesting Alertmanager batches over HTTP
  * while N real socket clients are subscribed. Prints committed signals/s and the delay from a
  * webhook's request to its delta arriving at the clients (p50/p99), for PGlite and — when
- * BENCH_DATABASE_URL or TEST_DATABASE_URL is set — Postgres, at 1, 100 and 500 clients.
+ * BENCH_DATABASE_URL or TEST_DATABASE_URL is set — Postgres, at 1, 100 and 500 clients. Up to 20
+ * clients decode and time every delta; the rest are silent screens (see silentClient).
  *
  * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500").
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -135,18 +137,82 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   return { signalsPerSecond: Math.round(committed / elapsed), p50: Math.round(percentile(delays, 50)), p99: Math.round(percentile(delays, 99)), deliveries: delays.length, failed };
 }
 
-async function connectClients(url: string, cookie: string, count: number): Promise<Socket[]> {
-  const sockets: Socket[] = [];
+/** Clients that decode every delta in this process and time them; past this many, the rest are silent screens. */
+const LISTENING_CLIENTS = 20;
+
+/** A client-to-server WebSocket text frame (masked, as RFC 6455 requires of clients); short texts only. */
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((byte, i) => byte ^ mask[i % 4])]);
+}
+/** Engine.IO's ping as the server frames it: a one-byte text frame "2". JSON never holds byte 0x01, so it cannot occur inside a delta. */
+const PING_FRAME = Buffer.from([0x81, 0x01, 0x32]);
+
+/**
+ * A screen whose decoding happens on its own machine, as every real one's does: over a plain TCP socket
+ * it upgrades to a WebSocket with the session cookie, opens Socket.IO with the subscription in the
+ * handshake, waits for its snapshot, then answers pings and drops every delta unread. The server does
+ * for it everything it does for a real screen; only the decoding is left out, which for 500 clients on
+ * two shared cores made this process the limit instead of the server.
+ */
+function silentClient(url: string, cookie: string): Promise<net.Socket> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  socket.write(
+    `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
+  );
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    let stage: 'opening' | 'subscribing' | 'live' = 'opening';
+    socket.on('data', (chunk: Buffer) => {
+      if (stage === 'live') {
+        if (chunk.includes(PING_FRAME)) socket.write(textFrame('3'));
+        return;
+      }
+      seen += chunk.toString('latin1');
+      if (stage === 'opening' && seen.includes('"pingInterval"')) {
+        stage = 'subscribing';
+        socket.write(textFrame(`40${JSON.stringify({ feed: { scope: {}, mode: 'console' } })}`));
+      } else if (stage === 'subscribing' && seen.includes('"incidents:snapshot"')) {
+        stage = 'live';
+        seen = '';
+        resolve(socket);
+      } else if (seen.includes('"incidents:refused"') || (stage === 'opening' && seen.startsWith('HTTP/1.1') && !seen.startsWith('HTTP/1.1 101'))) {
+        reject(new Error(`silent client refused: ${seen.slice(0, 200)}`));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** `count` subscribed console clients: up to LISTENING_CLIENTS real socket.io clients (measured), the rest silent. */
+async function connectClients(url: string, cookie: string, count: number): Promise<{ listening: Socket[]; close: () => void }> {
+  const listening: Socket[] = [];
+  const silent: net.Socket[] = [];
   for (let i = 0; i < count; i += 50) {
-    const group = Array.from({ length: Math.min(50, count - i) }, () => io(url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false }));
-    await Promise.all(group.map((s) => new Promise<void>((resolve, reject) => {
-      s.once('incidents:snapshot', () => resolve());
-      s.once('connect_error', reject);
-      s.once('connect', () => s.emit('incidents:subscribe', { scope: {}, mode: 'console' }, () => {}));
-    })));
-    sockets.push(...group);
+    const size = Math.min(50, count - i);
+    const real = Math.max(0, Math.min(size, LISTENING_CLIENTS - listening.length));
+    const group = Array.from({ length: real }, () => io(url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false }));
+    const [, quiet] = await Promise.all([
+      Promise.all(group.map((s) => new Promise<void>((resolve, reject) => {
+        s.once('incidents:snapshot', () => resolve());
+        s.once('connect_error', reject);
+        s.once('connect', () => s.emit('incidents:subscribe', { scope: {}, mode: 'console' }, () => {}));
+      }))),
+      Promise.all(Array.from({ length: size - real }, () => silentClient(url, cookie))),
+    ]);
+    listening.push(...group);
+    silent.push(...quiet);
   }
-  return sockets;
+  return {
+    listening,
+    close: () => {
+      for (const c of listening) c.disconnect();
+      for (const socket of silent) socket.destroy();
+    },
+  };
 }
 
 const rows: Record<string, string | number>[] = [];
@@ -161,10 +227,10 @@ for (const target of await targets()) {
     const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
     const cookie = login.headers.getSetCookie()[0].split(';')[0];
     for (const count of clientCounts) {
-      const clients = await connectClients(url, cookie, count);
-      const max = await phase(url, token, clients, { batch: 500, concurrency: 4 });
-      const paced = count >= 500 ? { rate: 5000, batch: 500 } : { rate: 1000, batch: 100 };
-      const steady = await phase(url, token, clients, { batch: paced.batch, concurrency: 2, rate: paced.rate });
+      const { listening, close } = await connectClients(url, cookie, count);
+      const max = await phase(url, token, listening, { batch: 500, concurrency: 4 });
+      const paced = count >= 500 ? { rate: 5000, batch: 500, concurrency: 4 } : { rate: 1000, batch: 100, concurrency: 2 };
+      const steady = await phase(url, token, listening, paced);
       const row = {
         database: target.name,
         clients: count,
@@ -178,7 +244,7 @@ for (const target of await targets()) {
       };
       rows.push(row);
       console.error(JSON.stringify(row));
-      for (const c of clients) c.disconnect();
+      close();
     }
   } finally {
     server.kill('SIGTERM');
