@@ -365,13 +365,17 @@ export interface IncidentsVersion {
 const nameList = (table: SQL, key: SQL) => sql`coalesce((select string_agg(${key} || ':' || name, ',' order by ${key}) from ${table}), '')`;
 const NAMES_DIGEST = sql`md5(${nameList(sql`clients`, sql`slug`)} || '|' || ${nameList(sql`users`, sql`id::text`)} || '|' || ${nameList(sql`teams`, sql`id::text`)})`;
 
-/** The current {@link IncidentsVersion}: one small query, no incident rows. */
-export async function readIncidentsVersion(database: Database, tx?: Tx): Promise<IncidentsVersion> {
-  const [row] = await database.rows<{ last: number | string | null; names: string }>(
-    sql`select (select max(id) from changes) as last, ${NAMES_DIGEST} as names`,
+/**
+ * The current {@link IncidentsVersion}, and how many incidents are open (rows deleted without a change
+ * row, as the demo estate's reset does, show there): one small query, no incident rows read out.
+ */
+export async function readIncidentsVersion(database: Database, tx?: Tx): Promise<IncidentsVersion & { openCount: number }> {
+  const [row] = await database.rows<{ last: number | string | null; names: string; open: number | string }>(
+    sql`select (select max(id) from changes) as last, ${NAMES_DIGEST} as names,
+          (select count(*) from incidents where status <> 'resolved') as open`,
     tx,
   );
-  return { lastChangeId: Number(row.last ?? 0), namesDigest: row.names };
+  return { lastChangeId: Number(row.last ?? 0), namesDigest: row.names, openCount: Number(row.open) };
 }
 
 /** The names incidents show, by client slug, user id and team id, and their digest. */
@@ -399,14 +403,14 @@ export async function openIncidentSnapshot(
 ): Promise<{ lastChangeId: number; namesDigest: string; incidents: IncidentDto[] }> {
   return database.db.transaction(async (tx) => {
     await database.rows(sql`set transaction isolation level repeatable read`, tx);
-    const version = await readIncidentsVersion(database, tx);
+    const { lastChangeId, namesDigest } = await readIncidentsVersion(database, tx);
     const [{ incidents }] = await database.rows<{ incidents: string }>(
       sql`select coalesce(json_agg(${INCIDENT_JSON} order by i.created_at desc), '[]')::text as incidents
           from incidents i left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
           where i.status <> 'resolved' ${clients === null ? sql`` : sql`and i.client = ${anyText([...clients])}`}`,
       tx,
     );
-    return { ...version, incidents: JSON.parse(incidents) as IncidentDto[] };
+    return { lastChangeId, namesDigest, incidents: JSON.parse(incidents) as IncidentDto[] };
   });
 }
 

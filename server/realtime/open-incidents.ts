@@ -12,8 +12,8 @@ const PUBLISH_WAIT_MS = 250;
  * asks for one when it opens.
  *
  * Before each use a small query proves the copy current (see {@link IncidentsVersion}). When another
- * server process wrote changes the copy is read again; when a client, person or team was renamed (no
- * change row records that) the names are read and the incidents showing them updated.
+ * server process wrote changes, or incidents were deleted, the copy is read again; when a client, person
+ * or team was renamed (no change row records that) the names are read and the incidents showing them updated.
  */
 export class OpenIncidents {
   readonly #database: Database;
@@ -49,9 +49,15 @@ export class OpenIncidents {
     if (this.#version && this.#version.namesDigest === current.namesDigest && this.#version.lastChangeId < current.lastChangeId) {
       await this.#publishedUpTo(current.lastChangeId, PUBLISH_WAIT_MS);
     }
-    // Ahead of the table is fine (a change committed after the check); behind means another process wrote.
-    if (!this.#version || this.#version.lastChangeId < current.lastChangeId) await this.#read();
-    else if (this.#version.namesDigest !== current.namesDigest) this.#rename(this.#version, await readIncidentNames(this.#database));
+    const held = this.#version;
+    const stale =
+      // Behind the table: another server process wrote changes. (Ahead is fine: a change committed after the check.)
+      !held ||
+      held.lastChangeId < current.lastChangeId ||
+      // As far as the table, yet not as many open: rows went without a change row (the demo estate's reset deletes its incidents).
+      (held.lastChangeId === current.lastChangeId && this.#incidents.size !== current.openCount);
+    if (stale) await this.#read();
+    else if (held.namesDigest !== current.namesDigest) this.#rename(held, await readIncidentNames(this.#database));
     // From here to the return nothing awaits: the incidents and the id are taken at the same moment.
     const covered = clients === null ? null : new Set(clients);
     const incidents: IncidentDto[] = [];

@@ -98,5 +98,11 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     const elsewhere = await subscribedSnapshot(admin);
     expect(elsewhere.incidents.find((i) => i.id === first.id)?.summary).toBe('written elsewhere');
     expect(elsewhere).toEqual(await fromDatabase(null));
+
+    // Rows deleted without a change row (the demo estate's reset does this to its incidents).
+    await server.context.database.rows(sql`delete from incidents where id = ${first.id}::uuid`);
+    const deleted = await subscribedSnapshot(admin);
+    expect(deleted.incidents.map((i) => i.id)).not.toContain(first.id);
+    expect(deleted).toEqual(await fromDatabase(null));
   });
 });
