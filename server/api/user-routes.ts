@@ -10,7 +10,7 @@ import { actorFromRequest } from '../incidents/actor.ts';
 const idParams = z.object({ id: z.uuid('must be a user id') });
 
 /** User management: admins only. */
-export function userRoutes(app: FastifyInstance, { database, realtime }: AppContext): void {
+export function userRoutes(app: FastifyInstance, { database, realtime, commands }: AppContext): void {
   const { db } = database;
   const admin = { config: { role: 'admin' as const } };
 
@@ -26,8 +26,9 @@ export function userRoutes(app: FastifyInstance, { database, realtime }: AppCont
   app.patch('/api/v1/users/:id', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const patch = parseOrThrow(updateUserRequest, request.body);
-    const { user, signedOut } = await updateUser(db, id, patch);
+    const { user, signedOut, renamed } = await updateUser(db, id, patch);
     await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } });
+    if (renamed) await commands.nameChanged({ assigneeId: id });
     if (signedOut) realtime.endUser(user.id, 'revoked');
     return { user };
   });

@@ -89,7 +89,7 @@ export async function resetPassword(
 }
 
 /** Updates name, role or disabled; refuses to leave the system without an active admin. */
-export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<{ user: UserDto; signedOut: boolean }> {
+export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     if (!current) throw new DomainError('not_found', 'no such user');
@@ -110,7 +110,7 @@ export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): 
     const clientsChanged = patch.clients !== undefined && JSON.stringify(patch.clients) !== JSON.stringify(current.clients);
     const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
     if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
-    return { user: toUserDto(row), signedOut };
+    return { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
   });
 }
 

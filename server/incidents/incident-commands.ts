@@ -179,6 +179,18 @@ export class IncidentCommands {
     this.#now = options.now ?? (() => new Date());
   }
 
+  /**
+   * A person or a team was renamed: no change row says so, so the open incidents showing the name are
+   * recorded again (a change row each, same version), and every screen shows the new name at once.
+   */
+  async nameChanged(shown: { assigneeId: string } | { teamId: string }): Promise<void> {
+    const showing = 'assigneeId' in shown ? sql`assignee_id = ${shown.assigneeId}::uuid` : sql`team_id = ${shown.teamId}::uuid`;
+    await this.#writer.write(async (tx) => {
+      const rows = await this.#database.rows<{ id: string }>(sql`select id from incidents where status <> 'resolved' and ${showing} order by created_at`, tx);
+      return { result: undefined, changes: await recordIncidentChanges(this.#database, tx, rows.map((r) => r.id)) };
+    });
+  }
+
   /** Triggered → acknowledged. Takes ownership when nobody holds it (the acknowledger is working on it). */
   acknowledge(actor: Actor, incidentId: string, input: AcknowledgeRequest): Promise<IncidentDto> {
     return this.#one(actor, incidentId, input.version, this.#acknowledgeStep());

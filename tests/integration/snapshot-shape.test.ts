@@ -2,8 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { INCIDENT_COLUMNS, openIncidentSnapshot, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
-import type { IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
-import { alertSource, person, uniqueAlert, type Person } from './console-support.ts';
+import type { IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
 
 describe.each(DATABASES)('snapshot shape on $name', (database) => {
   let server: TestServer;
@@ -72,7 +72,7 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     return { lastChangeId, incidents: [...incidents].sort((a, b) => a.id.localeCompare(b.id)) };
   };
 
-  it('sends new subscribers the same snapshot the database holds, after changes, renames and writes it did not publish', async () => {
+  it('sends new subscribers the same snapshot the database holds, after changes, renames and writes it did not publish; renames reach open screens live', async () => {
     const admin = await person(server, 'admin2@example.com', 'admin');
     const lead = await person(server, 'lead2@example.com', 'lead', null, 'Old Name');
     const team = (await admin.post('/api/v1/teams', { slug: 'storage', name: 'Storage', memberIds: [lead.id] })).body.team;
@@ -83,9 +83,17 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     expect(await subscribedSnapshot(admin)).toEqual(await fromDatabase(null));
     expect(await subscribedSnapshot(admin, 'acme')).toEqual(await fromDatabase(['acme']));
 
-    // Renames write no change row: the names shown must follow anyway.
+    // Renames: a screen already open gets the incidents that show the name again, with the new one…
+    const watching = await admin.socket();
+    const seen: IncidentDto[] = [];
+    watching.on('incidents:changed', (delta) => seen.push(...delta.incidents));
+    await watching.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'console' });
     expect((await admin.call('PATCH', `/api/v1/users/${lead.id}`, { name: 'New Name' })).status).toBe(200);
     expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Storage & Backup' })).status).toBe(200);
+    await until(() => seen.some((i) => i.id === first.id && i.assigneeName === 'New Name' && i.teamName === 'Storage & Backup'), 'the renamed incident, live');
+    expect(seen.every((i) => i.id === first.id)).toBe(true); // only the incident showing those names
+    watching.disconnect();
+    // …and a new subscriber's snapshot has them too.
     const renamed = await subscribedSnapshot(admin);
     expect(renamed.incidents.find((i) => i.id === first.id)).toMatchObject({ assigneeName: 'New Name', teamName: 'Storage & Backup' });
     expect(renamed).toEqual(await fromDatabase(null));
