@@ -90,7 +90,10 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           else await rebuildDemoEstate(database.db);
           await walls.topology.layout();
         },
-        topologyImported: (clients) => walls.topologyImported(clients),
+        topologyImported: async (clients, renamed) => {
+          await walls.topologyImported(clients);
+          if (renamed.length > 0) await commands.nameChanged({ clients: renamed });
+        },
         userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
       });
     }

@@ -8,7 +8,7 @@ import { rebuildDemoEstate } from '../demo/demo-estate.ts';
 import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
 import { recordAudit } from '../audit/audit-log.ts';
-import { parseImportArgs, prepareTopologyImport } from '../topology/topology-cli.ts';
+import { parseImportArgs, prepareTopologyImport, type TopologyImported } from '../topology/topology-cli.ts';
 
 export interface CommandResult {
   code: number;
@@ -69,7 +69,7 @@ export interface CommandHooks {
   /** A user's sessions were ended (password reset): close their open sockets too. */
   userRevoked?: (userId: string) => void;
   /** A topology was imported: lay out the new nodes and tell the screens. */
-  topologyImported?: (clients: string[]) => Promise<void>;
+  topologyImported?: TopologyImported;
 }
 
 /** A command whose arguments are valid; it still needs a database to run. */

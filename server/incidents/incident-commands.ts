@@ -180,11 +180,14 @@ export class IncidentCommands {
   }
 
   /**
-   * A person or a team was renamed: no change row says so, so the open incidents showing the name are
-   * recorded again (a change row each, same version), and every screen shows the new name at once.
+   * A client, person or team was renamed: no change row says so, so the open incidents showing the name
+   * are recorded again (a change row each, same version), and every screen shows the new name at once.
    */
-  async nameChanged(shown: { assigneeId: string } | { teamId: string }): Promise<void> {
-    const showing = 'assigneeId' in shown ? sql`assignee_id = ${shown.assigneeId}::uuid` : sql`team_id = ${shown.teamId}::uuid`;
+  async nameChanged(shown: { assigneeId: string } | { teamId: string } | { clients: string[] }): Promise<void> {
+    const showing =
+      'assigneeId' in shown ? sql`assignee_id = ${shown.assigneeId}::uuid`
+      : 'teamId' in shown ? sql`team_id = ${shown.teamId}::uuid`
+      : sql`client = ${anyText(shown.clients)}`;
     await this.#writer.write(async (tx) => {
       const rows = await this.#database.rows<{ id: string }>(sql`select id from incidents where status <> 'resolved' and ${showing} order by created_at`, tx);
       return { result: undefined, changes: await recordIncidentChanges(this.#database, tx, rows.map((r) => r.id)) };

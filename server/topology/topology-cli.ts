@@ -53,7 +53,10 @@ export async function topologyImportInput(argv: string[], readStdin: () => Promi
 }
 
 /** Checks the file (throws with every problem's line) and returns the step that applies it. */
-export function prepareTopologyImport(args: ImportArgs, content: string | null): (database: Database, topologyImported?: (clients: string[]) => Promise<void>) => Promise<{ summary: ImportSummary; text: string }> {
+/** What a running server does after an import: lay out and tell the screens (`clients` touched, `renamed` among them). */
+export type TopologyImported = (clients: string[], renamed: string[]) => Promise<void>;
+
+export function prepareTopologyImport(args: ImportArgs, content: string | null): (database: Database, topologyImported?: TopologyImported) => Promise<{ summary: ImportSummary; text: string }> {
   let text = content;
   if (text === null) {
     if (args.file === '-') throw new DomainError('validation_failed', 'nothing on stdin');
@@ -68,7 +71,7 @@ export function prepareTopologyImport(args: ImportArgs, content: string | null):
   return async (database, topologyImported) => {
     const result = await applyTopology(database, parsed);
     // A running server lays out the new nodes and tells its screens; alone, the CLI lays them out itself.
-    if (topologyImported) await topologyImported(result.clients);
+    if (topologyImported) await topologyImported(result.clients, result.renamedClients);
     else await layoutStoredTopology(database);
     const s = result.summary;
     const text = [

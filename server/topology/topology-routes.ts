@@ -30,8 +30,12 @@ const noLines = () => null;
  * metric from monitoring (source token). Reads are scoped to the caller's clients.
  */
 export function topologyRoutes(app: FastifyInstance, context: AppContext, topology: TopologyService): void {
-  const { database } = context;
+  const { database, commands } = context;
   const db = database.db;
+  /** Clients renamed by an import: the incidents showing their names are sent again. */
+  const renamed = async (result: { renamedClients: string[] }) => {
+    if (result.renamedClients.length > 0) await commands.nameChanged({ clients: result.renamedClients });
+  };
   const lead = { config: { role: 'lead' as const } };
   const id = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
 
@@ -48,6 +52,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   app.post('/api/v1/topology/import', lead, async (request) => {
     const document = parseOrThrow(topologyDocument, request.body);
     const result = await applyTopology(database, { document, lineOf: noLines });
+    await renamed(result);
     void topology.layout();
     topology.changed(result.clients);
     return result.summary;
@@ -56,6 +61,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   app.post('/api/v1/topology/clients', lead, async (request, reply) => {
     const client = parseOrThrow(topologyClient, request.body);
     const result = await applyTopology(database, { document: { clients: [client] }, lineOf: noLines });
+    await renamed(result);
     return reply.status(result.summary.clients.created ? 201 : 200).send(result.summary);
   });
 

@@ -90,7 +90,8 @@ const key = (...parts: string[]) => parts.join('\u001f');
  * name a record refers to must exist in the file or the database; otherwise nothing is stored and
  * the problems name their lines.
  */
-export async function applyTopology(database: Database, parsed: ParsedTopology): Promise<{ summary: ImportSummary; clients: string[] }> {
+/** `clients`: every client the document touched; `renamedClients`: those whose name it set or changed (incidents may already show the slug). */
+export async function applyTopology(database: Database, parsed: ParsedTopology): Promise<{ summary: ImportSummary; clients: string[]; renamedClients: string[] }> {
   const doc: Required<TopologyDocument> = { clients: [], sites: [], nodes: [], links: [], ...parsed.document };
   const problems: ImportProblem[] = [];
   let total = 0;
@@ -163,6 +164,7 @@ export async function applyTopology(database: Database, parsed: ParsedTopology):
     // Clients
     const newClients = doc.clients.filter((c) => !existingClients.has(c.slug));
     const oldClients = doc.clients.filter((c) => existingClients.has(c.slug));
+    const renamedClients: string[] = newClients.map((c) => c.slug);
     if (newClients.length) {
       const rows = await database.rows<{ id: string; slug: string }>(
         sql`insert into clients (slug, name, timezone, uptime_target)
@@ -174,11 +176,15 @@ export async function applyTopology(database: Database, parsed: ParsedTopology):
       for (const r of rows) existingClients.set(r.slug, r.id);
     }
     if (oldClients.length) {
-      await database.rows(
+      // `was` is the same row as the statement found it: its name is the one being replaced.
+      const updated = await database.rows<{ slug: string; renamed: boolean }>(
         sql`update clients c set name = x.name, timezone = coalesce(x.timezone, c.timezone), uptime_target = coalesce(x."uptimeTarget", c.uptime_target)
-            from jsonb_to_recordset(${json(oldClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real) where c.slug = x.slug`,
+            from jsonb_to_recordset(${json(oldClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real), clients was
+            where c.slug = x.slug and was.id = c.id
+            returning c.slug, was.name is distinct from x.name as renamed`,
         tx,
       );
+      for (const row of updated) if (row.renamed) renamedClients.push(row.slug);
     }
     summary.clients = { created: newClients.length, updated: oldClients.length };
 
@@ -273,7 +279,7 @@ export async function applyTopology(database: Database, parsed: ParsedTopology):
       linksCreated += rows.filter((r) => r.inserted).length;
     }
     summary.links = { created: linksCreated, updated: linkRows.length - linksCreated };
-    return { summary, clients: slugs };
+    return { summary, clients: slugs, renamedClients };
   });
 }
 

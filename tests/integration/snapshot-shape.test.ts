@@ -92,10 +92,15 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Storage & Backup' })).status).toBe(200);
     await until(() => seen.some((i) => i.id === first.id && i.assigneeName === 'New Name' && i.teamName === 'Storage & Backup'), 'the renamed incident, live');
     expect(seen.every((i) => i.id === first.id)).toBe(true); // only the incident showing those names
+    // A client named (then renamed) by the topology: its incidents come again with the name.
+    for (const name of ['Acme Corporation', 'Acme Holdings']) {
+      expect((await admin.post('/api/v1/topology/clients', { slug: 'acme', name })).status).toBeLessThan(300);
+      await until(() => seen.some((i) => i.id === first.id && i.clientName === name), `the client name ${name}, live`);
+    }
     watching.disconnect();
     // …and a new subscriber's snapshot has them too.
     const renamed = await subscribedSnapshot(admin);
-    expect(renamed.incidents.find((i) => i.id === first.id)).toMatchObject({ assigneeName: 'New Name', teamName: 'Storage & Backup' });
+    expect(renamed.incidents.find((i) => i.id === first.id)).toMatchObject({ assigneeName: 'New Name', teamName: 'Storage & Backup', clientName: 'Acme Holdings' });
     expect(renamed).toEqual(await fromDatabase(null));
 
     // A change this server never published (as another server process on the same database would write).
