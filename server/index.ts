@@ -21,6 +21,7 @@ import { startAdminSocket, type AdminSocket } from './cli/admin-socket.ts';
 import { pruneExpiredSessions } from './auth/sessions.ts';
 import { ChangeWriter } from './engine/change-writer.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
+import { OpenIncidents } from './realtime/open-incidents.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { ingestRoutes } from './api/ingest-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
@@ -55,14 +56,15 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     await database.migrate();
     const app = await createHttp(config, metrics);
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
-    const feed = new IncidentFeed({ realtime, database, coalesceMs: config.coalesceMs, log: app.log });
+    const openIncidents = new OpenIncidents(database);
+    const feed = new IncidentFeed({ realtime, openIncidents, coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, config.push, app.log);
     const writer = new ChangeWriter(database, (changes) => {
       feed.publish(changes);
       push.committed(changes);
     });
-    const commands = new IncidentCommands({ database, writer });
-    const context: AppContext = { config, database, metrics, realtime, commands, push };
+    const commands = new IncidentCommands({ database, writer, openIncidents });
+    const context: AppContext = { config, database, metrics, realtime, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -97,7 +99,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
       });
     }
-    await feed.warm();
+    await openIncidents.warm();
     await app.listen({ port: config.port, host: config.host });
     const { port } = app.server.address() as AddressInfo;
     const housekeeping = setInterval(() => {

@@ -26,12 +26,12 @@ const bodyOf = (request: FastifyRequest): unknown => request.body ?? {};
  * commands (one domain function each, shared with Socket.IO), bulk actions, and the shift lead's views.
  * Everything is limited to the user's clients; incidents outside them are 404.
  */
-export function incidentRoutes(app: FastifyInstance, { database }: AppContext, commands: IncidentCommands): void {
+export function incidentRoutes(app: FastifyInstance, { database, openIncidents }: AppContext, commands: IncidentCommands): void {
   app.get('/api/v1/incidents', async (request) => {
     const raw = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
     const params = new URLSearchParams(raw);
     const { limit } = parseOrThrow(listLimit, { limit: params.get('limit') ?? undefined }, 'query');
-    return listIncidents(database, readerOf(request), parseFilter(params), limit, Date.now());
+    return listIncidents(database, openIncidents, readerOf(request), parseFilter(params), limit, Date.now());
   });
 
   app.get('/api/v1/incidents/:id', async (request) => {
@@ -55,9 +55,9 @@ export function incidentRoutes(app: FastifyInstance, { database }: AppContext, c
   });
 
   const lead = { config: { role: 'lead' as const } };
-  app.get('/api/v1/lead/overview', lead, async (request) => leadOverview(database, readerOf(request), Date.now()));
+  app.get('/api/v1/lead/overview', lead, async (request) => leadOverview(database, openIncidents, readerOf(request), Date.now()));
   app.get('/api/v1/lead/handover', lead, async (request) => {
     const { since } = parseOrThrow(handoverQuery, request.query, 'query');
-    return handover(database, readerOf(request), new Date(since), Date.now());
+    return handover(database, openIncidents, readerOf(request), new Date(since), Date.now());
   });
 }

@@ -6,6 +6,7 @@ import type { Role } from '../../src/lib/protocol/api.ts';
 import type { RealtimeServer } from '../realtime/socket-server.ts';
 import type { IncidentCommands } from '../incidents/incident-commands.ts';
 import type { PushService } from '../push/push-service.ts';
+import type { OpenIncidents } from '../realtime/open-incidents.ts';
 
 /** What every route module receives from the composition root. */
 export interface AppContext {
@@ -15,6 +16,8 @@ export interface AppContext {
   realtime: RealtimeServer;
   /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */
   commands: IncidentCommands;
+  /** Every open incident, kept current in memory: snapshots and the queue's reads come from here. */
+  openIncidents: OpenIncidents;
   /** Web Push: devices, paging, push-action tokens. */
   push: PushService;
 }

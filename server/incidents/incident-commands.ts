@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../db/database.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
+import type { OpenIncidents } from '../realtime/open-incidents.ts';
 import { INCIDENT_COLUMNS, insertTimeline, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../db/incident-store.ts';
 import type { TimelineEntry, TimelineKind } from '../engine/types.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
@@ -163,6 +164,8 @@ type Step = (work: CommandWork, incident: IncidentDto) => Promise<void>;
 export interface IncidentCommandsOptions {
   database: Database;
   writer: ChangeWriter;
+  /** The open incidents in memory: "everything matching the filter" is found there. */
+  openIncidents: OpenIncidents;
   /** The clock (tests may pin it). */
   now?: () => Date;
 }
@@ -171,11 +174,13 @@ export interface IncidentCommandsOptions {
 export class IncidentCommands {
   readonly #database: Database;
   readonly #writer: ChangeWriter;
+  readonly #openIncidents: OpenIncidents;
   readonly #now: () => Date;
 
   constructor(options: IncidentCommandsOptions) {
     this.#database = options.database;
     this.#writer = options.writer;
+    this.#openIncidents = options.openIncidents;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -520,7 +525,7 @@ export class IncidentCommands {
   }
 
   async #matching(actor: Actor, filter: string): Promise<string[]> {
-    const incidents = await findMatchingIncidents(this.#database, actor, parseFilter(new URLSearchParams(filter)), this.#now().getTime());
+    const incidents = await findMatchingIncidents(this.#database, this.#openIncidents, actor, parseFilter(new URLSearchParams(filter)), this.#now().getTime());
     return incidents.slice(0, BULK_MAX).map((i) => i.id);
   }
 }

@@ -5,7 +5,8 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { INCIDENT_COLUMNS, openIncidentSnapshot, toIncidentDto, type AlertRow as StoredAlertRow, type IncidentRow } from '../db/incident-store.ts';
+import type { OpenIncidents } from '../realtime/open-incidents.ts';
+import { INCIDENT_COLUMNS, toIncidentDto, type AlertRow as StoredAlertRow, type IncidentRow } from '../db/incident-store.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type {
   AlertDto,
@@ -56,9 +57,9 @@ function scopeFor(reader: Reader, client: string | undefined): string[] | null {
 }
 
 /** Candidates for a filter: open incidents in scope, plus the newest resolved ones when the filter asks for them. */
-async function candidates(database: Database, reader: Reader, filter: IncidentFilter, resolved: boolean): Promise<{ lastChangeId: number; incidents: IncidentDto[] }> {
+async function candidates(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, resolved: boolean): Promise<{ lastChangeId: number; incidents: IncidentDto[] }> {
   const scope = scopeFor(reader, filter.client);
-  const open = await openIncidentSnapshot(database, scope);
+  const open = await openIncidents.snapshot(scope);
   if (!resolved) return open;
   const rows = await database.rows<IncidentRow>(
     sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client
@@ -69,9 +70,9 @@ async function candidates(database: Database, reader: Reader, filter: IncidentFi
 }
 
 /** Every incident matching the filter, in priority order (bulk "everything matching" acts on these). */
-export async function findMatchingIncidents(database: Database, reader: Reader, filter: IncidentFilter, now: number): Promise<IncidentDto[]> {
+export async function findMatchingIncidents(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, now: number): Promise<IncidentDto[]> {
   const viewer = await viewerOf(database, reader);
-  const { incidents } = await candidates(database, reader, filter, filter.state.includes('resolved'));
+  const { incidents } = await candidates(database, openIncidents, reader, filter, filter.state.includes('resolved'));
   return incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareIncidents);
 }
 
@@ -79,9 +80,9 @@ export async function findMatchingIncidents(database: Database, reader: Reader, 
  * `GET /api/v1/incidents`: matches in priority order (see src/lib/domain/priority.ts) and faceted
  * counts — per state over everything matching the other filters, per severity likewise.
  */
-export async function listIncidents(database: Database, reader: Reader, filter: IncidentFilter, limit: number, now: number): Promise<IncidentListResponse> {
+export async function listIncidents(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, limit: number, now: number): Promise<IncidentListResponse> {
   const viewer = await viewerOf(database, reader);
-  const { lastChangeId, incidents } = await candidates(database, reader, filter, filter.state.includes('resolved'));
+  const { lastChangeId, incidents } = await candidates(database, openIncidents, reader, filter, filter.state.includes('resolved'));
   const matched = incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareIncidents);
   const everyState: IncidentFilter = { ...filter, state: filter.state.includes('resolved') ? [...QUEUE_STATES] : QUEUE_STATES.filter((s) => s !== 'resolved') };
   const everySeverity: IncidentFilter = { ...filter, severity: [] };
@@ -212,8 +213,8 @@ interface PersonRow {
 }
 
 /** `GET /api/v1/lead/overview`: who holds what, what nobody has acknowledged, workload, who is on shift. */
-export async function leadOverview(database: Database, reader: Reader, now: number): Promise<LeadOverviewDto> {
-  const { incidents } = await openIncidentSnapshot(database, reader.clients);
+export async function leadOverview(database: Database, openIncidents: OpenIncidents, reader: Reader, now: number): Promise<LeadOverviewDto> {
+  const { incidents } = await openIncidents.snapshot(reader.clients);
   const sorted = incidents.sort(compareIncidents);
   const people = await database.rows<PersonRow>(
     sql`select u.id, u.name, u.role, u.on_shift, u.clients,
@@ -259,8 +260,8 @@ export async function leadOverview(database: Database, reader: Reader, now: numb
 }
 
 /** `GET /api/v1/lead/handover?since=`: what is open and who holds it, with the notes written since; what was resolved since. */
-export async function handover(database: Database, reader: Reader, since: Date, now: number): Promise<HandoverDto> {
-  const { incidents } = await openIncidentSnapshot(database, reader.clients);
+export async function handover(database: Database, openIncidents: OpenIncidents, reader: Reader, since: Date, now: number): Promise<HandoverDto> {
+  const { incidents } = await openIncidents.snapshot(reader.clients);
   const open = incidents.sort(compareIncidents);
   const ids = open.map((i) => i.id);
   const notes =

@@ -1,9 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database } from '../db/database.ts';
 import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
 import type { FeedMode, IncidentDelta } from '../../src/lib/protocol/incidents.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
-import { OpenIncidents } from './open-incidents.ts';
+import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 
 type SubscribeReply = Parameters<Ack<{ lastChangeId: number }>>[0];
@@ -31,9 +30,9 @@ export class IncidentFeed {
   readonly #log: FastifyBaseLogger;
   readonly #chains = new Map<string, RoomChain>();
 
-  constructor(options: { realtime: RealtimeServer; database: Database; coalesceMs: number; log: FastifyBaseLogger }) {
+  constructor(options: { realtime: RealtimeServer; openIncidents: OpenIncidents; coalesceMs: number; log: FastifyBaseLogger }) {
     this.#realtime = options.realtime;
-    this.#open = new OpenIncidents(options.database);
+    this.#open = options.openIncidents;
     this.#coalesceMs = options.coalesceMs;
     this.#log = options.log;
     this.#realtime.io.on('connection', (socket) => this.#attach(socket));
@@ -99,11 +98,6 @@ export class IncidentFeed {
       this.#chains.set(room, chain);
     }
     return chain;
-  }
-
-  /** Reads what the first snapshot will need before anyone asks (called before listening). */
-  warm(): Promise<void> {
-    return this.#open.warm();
   }
 
   /** Called after commit with the changes in change-id order. */

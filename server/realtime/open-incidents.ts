@@ -7,9 +7,9 @@ import type { IncidentChange } from './coalesce.ts';
 const PUBLISH_WAIT_MS = 250;
 
 /**
- * Every open incident as the published changes left it, so a subscription's snapshot comes from
- * memory: reading 10,000 open incidents from PGlite takes ~200 ms, and every console, wall and phone
- * asks for one when it opens.
+ * Every open incident as the published changes left it, so subscriptions' snapshots and the REST
+ * reads of the queue and the lead's views come from memory: reading 10,000 open incidents from PGlite
+ * takes ~200 ms, and every console, wall and phone asks for them when it opens.
  *
  * Before each use a small query proves the copy current (see {@link IncidentsVersion}). When another
  * server process wrote changes, or incidents were deleted, the copy is read again; when a client, person
