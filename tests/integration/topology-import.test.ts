@@ -9,6 +9,8 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { TopologyDto } from '../../src/lib/protocol/topology.ts';
+import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
@@ -78,6 +80,14 @@ describe('watchfloor topology import (PGlite on disk, through the running server
     const heard: string[][] = [];
     socket.on('topology:changed', ({ clients }) => heard.push(clients));
     await new Promise<void>((resolve) => socket.once('wall:ready', () => resolve()));
+    // It shows an open incident of acme, with the client's name as it is now.
+    const { token } = await addSource(server.context.database.db, { name: 'prometheus', format: 'alertmanager' });
+    expect((await postAlertmanager(server.url, token, [{ name: 'UplinkDown', client: 'acme', instance: 'rtr-01', severity: 'critical' }])).status).toBe(200);
+    const shown: IncidentDto[] = [];
+    socket.on('incidents:snapshot', ({ incidents }) => shown.push(...incidents));
+    socket.on('incidents:changed', ({ incidents }) => shown.push(...incidents));
+    await socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'screen' });
+    await until(() => shown.some((i) => i.summary.startsWith('UplinkDown') && i.clientName === 'Acme'), 'the incident on the wall');
 
     const file = path.join(files, 'estate.csv');
     fs.writeFileSync(file, GOOD_CSV);
@@ -104,6 +114,8 @@ describe('watchfloor topology import (PGlite on disk, through the running server
     expect(topology.nodes.every((n) => n.x !== null && n.y !== null)).toBe(true);
     expect(topology.links.find((l) => l.from === byName.get('rtr-01')!.id)).toMatchObject({ capacityMbps: 10000, utilisation: 0.42 });
     await until(async () => heard.some((c) => c.includes('acme')), 'topology:changed on the wall');
+    // The file renamed the client: the open incident comes again with the new name.
+    await until(() => shown.some((i) => i.summary.startsWith('UplinkDown') && i.clientName === 'Acme Logistics'), 'the renamed client on the wall');
     socket.disconnect();
 
     // Importing the same file again changes nothing but says "updated".
