@@ -45,7 +45,6 @@ export class IncidentsState {
   readonly #scope: FeedScope;
   readonly #mode: FeedMode;
   readonly #off: () => void;
-  readonly #onSnapshot: (snapshot: IncidentSnapshot) => void;
 
   constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
     this.#connection = connection;
@@ -56,16 +55,7 @@ export class IncidentsState {
       // A recovered connection missed nothing: its rooms and missed packets came back with it.
       if (!socket.recovered) this.#subscribe();
     };
-    const onSnapshot = (snapshot: IncidentSnapshot) => {
-      // Marks for the console benchmark (and anyone profiling): subscribe → snapshot → applied.
-      performance.mark('wf:snapshot-received');
-      // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
-      const early = this.#takePending();
-      let result = applySnapshot(this.#sync, snapshot);
-      for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
-      this.#apply(result, null);
-      performance.mark('wf:snapshot-applied');
-    };
+    const onSnapshot = (snapshot: IncidentSnapshot) => this.#receiveSnapshot(snapshot);
     const onChanged = (delta: IncidentDelta) => {
       this.#pending.push(delta);
       this.#scheduleFlush();
@@ -76,7 +66,6 @@ export class IncidentsState {
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
     socket.on('incidents:refused', onRefused);
-    this.#onSnapshot = onSnapshot;
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
@@ -121,8 +110,19 @@ export class IncidentsState {
     const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode });
     if (!early) return;
     this.#pending.push(...early.deltas);
-    if (early.snapshot) this.#onSnapshot(early.snapshot);
+    if (early.snapshot) this.#receiveSnapshot(early.snapshot);
     else if (early.deltas.length > 0) this.#scheduleFlush();
+  }
+
+  #receiveSnapshot(snapshot: IncidentSnapshot): void {
+    // Marks for the console benchmark (and anyone profiling): subscribe → snapshot → applied.
+    performance.mark('wf:snapshot-received');
+    // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
+    const early = this.#takePending();
+    let result = applySnapshot(this.#sync, snapshot);
+    for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
+    this.#apply(result, null);
+    performance.mark('wf:snapshot-applied');
   }
 
   #takePending(): IncidentDelta[] {
