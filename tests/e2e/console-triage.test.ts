@@ -115,9 +115,14 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     }
   });
 
-  it('opened directly, the queue subscribes with the socket handshake; moving to the lead view subscribes again; both stay live', async () => {
+  it('opened directly, the queue subscribes with the socket handshake and checks the session once; moving to the lead view subscribes again; both stay live', async () => {
     const lead = await signedIn('lead', '/settings/teams');
     const subscribes: string[] = [];
+    // The session check starts as the app starts (beside the socket) and the layout takes that answer: one request.
+    const sessionChecks: string[] = [];
+    lead.page.on('request', (request) => {
+      if (request.method() === 'GET' && new URL(request.url()).pathname === '/api/v1/session') sessionChecks.push(request.url());
+    });
     lead.page.on('websocket', (socket) => {
       socket.on('framesent', ({ payload }) => {
         if (typeof payload === 'string' && payload.includes('"incidents:subscribe"')) subscribes.push(payload);
@@ -127,6 +132,8 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     await lead.page.goto(`${server.url}/`);
     await row(lead.page, 3).waitFor();
     expect(subscribes).toEqual([]);
+    expect(sessionChecks).toHaveLength(1);
+    await expect(lead.page.getByRole('link', { name: 'Shift lead' }).isVisible()).resolves.toBe(true);
     // In-app navigation to the lead view: that page asks for its own subscription and gets it.
     await lead.page.getByRole('link', { name: 'Shift lead' }).click();
     await lead.page.getByTestId('workload').waitFor();

@@ -5,6 +5,18 @@ import type { SessionResponse, SessionUser } from '$lib/protocol/api.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { UpdateMeRequest } from '$lib/protocol/console.ts';
 
+/** The answer to the check {@link checkSessionEarly} started, until the first {@link SessionState.load} takes it. */
+let earlyCheck: Promise<SessionResponse> | null = null;
+
+/**
+ * Asks who is signed in as the app starts, beside the first socket: the layout that waits for the
+ * answer loads its code only later, and on a first visit that is most of the way to the first render.
+ */
+export function checkSessionEarly(): void {
+  earlyCheck ??= api<SessionResponse>('GET', '/session');
+  earlyCheck.catch(() => undefined); // its failure is the layout's to show, when it takes the answer
+}
+
 /**
  * Who is signed in on this page, and the calls that change it. The cookie itself is HttpOnly:
  * the page only ever knows what `GET /api/v1/session` tells it.
@@ -40,8 +52,10 @@ export class SessionState {
 
   /** Asks the server who we are; a 401 simply means nobody. */
   async load(): Promise<void> {
+    const pending = earlyCheck ?? api<SessionResponse>('GET', '/session');
+    earlyCheck = null;
     try {
-      this.#accept(await api<SessionResponse>('GET', '/session'));
+      this.#accept(await pending);
       this.#loadError = null;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
