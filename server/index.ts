@@ -59,7 +59,10 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({ realtime, openIncidents, coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, config.push, app.log);
+    // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
+    // read it), then the screens and the phones.
     const writer = new ChangeWriter(database, (changes) => {
+      openIncidents.apply(changes);
       feed.publish(changes);
       push.committed(changes);
     });

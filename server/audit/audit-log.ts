@@ -42,7 +42,6 @@ interface AuditRow {
   user_agent: string | null;
 }
 
-
 /** Newest first, filtered, paged by id. */
 export async function listAudit(database: Database, query: AuditQuery): Promise<AuditPage> {
   const where: SQL[] = [sql`true`];

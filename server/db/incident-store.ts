@@ -249,8 +249,9 @@ export async function writeIngest(database: Database, tx: Tx, write: IngestWrite
   const steps: SQL[] = [];
   const step = (name: string, statement: SQL) => steps.push(sql`${sql.raw(name)} as (${statement})`);
   if (write.incidents.length > 0) step('upserted', incidentUpsert(write.incidents));
-  const seenAgain = write.alerts.filter((a) => onlySeenAgain(write.alertsBefore.get(a.fingerprint), a));
-  const rewritten = seenAgain.length === 0 ? write.alerts : write.alerts.filter((a) => !onlySeenAgain(write.alertsBefore.get(a.fingerprint), a));
+  const seenAgain: AlertRecord[] = [];
+  const rewritten: AlertRecord[] = [];
+  for (const alert of write.alerts) (onlySeenAgain(write.alertsBefore.get(alert.fingerprint), alert) ? seenAgain : rewritten).push(alert);
   if (seenAgain.length > 0) step('seen_again', alertSightings(seenAgain));
   if (rewritten.length > 0) step('rewritten', alertUpsert(rewritten));
   if (write.timeline.length > 0) step('noted', timelineInsert(write.timeline));

@@ -39,8 +39,6 @@ import { actorKey, canSeeClient, hasRoleAtLeast, type Actor } from './actor.ts';
 import { findMatchingIncidents } from './incident-queries.ts';
 import { anyText, isUuid } from '../db/sql-values.ts';
 
-
-
 /** Incidents one bulk transaction takes: keeps the writer (and so ingest) waiting for a short while only. */
 const BULK_CHUNK = 200;
 

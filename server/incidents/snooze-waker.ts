@@ -13,7 +13,6 @@ import { insertTimeline, recordIncidentChanges } from '../db/incident-store.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { anyText } from '../db/sql-values.ts';
 
-
 /** Most incidents woken in one transaction; more are woken on the next tick. */
 const WAKE_BATCH = 500;
 

@@ -103,7 +103,6 @@ export class IncidentFeed {
   /** Called after commit with the changes in change-id order. */
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
-    this.#open.apply(changes);
     this.#realtime.lastChangeId = Math.max(this.#realtime.lastChangeId, changes[changes.length - 1].changeId);
     // Rooms exist from their first subscription on; each gets the changes of the clients it covers.
     for (const [room, chain] of this.#chains) {

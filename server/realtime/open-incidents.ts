@@ -35,7 +35,7 @@ export class OpenIncidents {
     return this.#read();
   }
 
-  /** Called after commit with the changes in change-id order (the feed's publish). */
+  /** Called after commit with the changes in change-id order (the writer's publish, in the composition root). */
   apply(changes: readonly IncidentChange[]): void {
     if (this.#publishedDuringRead) this.#publishedDuringRead.push(...changes);
     else if (this.#version) for (const change of changes) this.#applyOne(this.#version, change);

@@ -52,10 +52,10 @@ export async function topologyImportInput(argv: string[], readStdin: () => Promi
   }
 }
 
-/** Checks the file (throws with every problem's line) and returns the step that applies it. */
 /** What a running server does after an import: lay out and tell the screens (`clients` touched, `renamed` among them). */
 export type TopologyImported = (clients: string[], renamed: string[]) => Promise<void>;
 
+/** Checks the file (throws with every problem's line) and returns the step that applies it. */
 export function prepareTopologyImport(args: ImportArgs, content: string | null): (database: Database, topologyImported?: TopologyImported) => Promise<{ summary: ImportSummary; text: string }> {
   let text = content;
   if (text === null) {

@@ -16,7 +16,6 @@ import type {
 import { formatProblems, MAX_PROBLEMS, type ImportProblem, type ParsedTopology, type Section } from './topology-import.ts';
 import { json, textArray as texts } from '../db/sql-values.ts';
 
-
 /** `where` for a client scope over a `clients c` join: null = every client. */
 function inScope(clients: readonly string[] | null): SQL {
   if (clients === null) return sql`true`;
@@ -88,9 +87,9 @@ const key = (...parts: string[]) => parts.join('\u001f');
  * Applies an import document in one transaction: clients, sites, nodes (then their parents) and
  * links are created or updated by name; fields a record leaves out keep their stored value. Every
  * name a record refers to must exist in the file or the database; otherwise nothing is stored and
- * the problems name their lines.
+ * the problems name their lines. Returns `clients`, every client the document touched, and
+ * `renamedClients`, those whose name it set or changed (incidents may already show the slug).
  */
-/** `clients`: every client the document touched; `renamedClients`: those whose name it set or changed (incidents may already show the slug). */
 export async function applyTopology(database: Database, parsed: ParsedTopology): Promise<{ summary: ImportSummary; clients: string[]; renamedClients: string[] }> {
   const doc: Required<TopologyDocument> = { clients: [], sites: [], nodes: [], links: [], ...parsed.document };
   const problems: ImportProblem[] = [];

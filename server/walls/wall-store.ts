@@ -149,7 +149,6 @@ export async function revokeWallToken(db: Db, id: string): Promise<WallDto> {
   return toWallDto(row);
 }
 
-
 /**
  * The wall a device token opens, or null. The row is found by id; the token's hash is then compared
  * in constant time, so neither the lookup nor the comparison tells an attacker how close a guess was.
@@ -172,6 +171,7 @@ export function wallCookieName(wallId: string): string {
   return `wf_wall_${wallId}`;
 }
 
+/** A wall id is a uuid: anything else names no wall (and never reaches a query). */
 export function isWallId(value: unknown): value is string {
   return isUuid(value);
 }
