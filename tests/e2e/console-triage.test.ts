@@ -148,6 +148,33 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     await lead.context.close();
   });
 
+  it('when the server cannot read the incidents, the queue says so, and shows them once it can', async () => {
+    // The server's copy of the open incidents fails as a database that went away would make it fail.
+    const open = server.context.openIncidents;
+    const failing = async (): Promise<never> => {
+      throw new Error('injected: the database cannot be reached');
+    };
+    Object.assign(open, { snapshot: failing });
+    try {
+      const viewer = await signedIn('viewer');
+      const refused = viewer.page.getByTestId('incident-list-refused');
+      await refused.waitFor();
+      await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
+      expect(await viewer.page.getByTestId('incident-row').count()).toBe(0);
+      // Opened directly: the subscription in the socket's handshake is refused the same way.
+      await viewer.page.reload();
+      await refused.waitFor();
+      await expect(refused.innerText()).resolves.toContain('Trying again');
+
+      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      await row(viewer.page, 3).waitFor({ timeout: 10_000 });
+      expect(await refused.count()).toBe(0);
+      await viewer.context.close();
+    } finally {
+      Reflect.deleteProperty(open, 'snapshot');
+    }
+  });
+
   it('a viewer sees the queue and the incident but no action, and a forged command is refused', async () => {
     const viewer = await signedIn('viewer');
     await row(viewer.page, 3).waitFor();

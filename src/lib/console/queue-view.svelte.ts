@@ -10,6 +10,7 @@ import {
 } from '$lib/domain/incident-filter.ts';
 import type { IncidentDto } from '$lib/protocol/incidents.ts';
 import type { IncidentsApplied } from '$lib/state/incidents.svelte.ts';
+import type { FeedRefusal } from '$lib/protocol/events.ts';
 
 /** How long a changed row stays highlighted. */
 export const FLASH_MS = 2000;
@@ -18,6 +19,8 @@ export const FLASH_MS = 2000;
 export interface QueueSource {
   readonly incidents: IncidentDto[];
   readonly ready: boolean;
+  /** Why the incidents could not be loaded, if they could not. */
+  readonly refusal: FeedRefusal | null;
   onApplied(listener: (applied: IncidentsApplied) => void): () => void;
 }
 
@@ -85,6 +88,9 @@ export class QueueView {
   }
   get ready(): boolean {
     return this.#source.ready;
+  }
+  get refusal(): FeedRefusal | null {
+    return this.#source.refusal;
   }
   /** Every open incident in scope (snoozed included), in priority order. */
   get all(): IncidentDto[] {

@@ -25,6 +25,12 @@ import type {
 /** Every command's acknowledgement. */
 export type Ack<T = undefined> = (reply: { ok: true; data: T } | { ok: false; code: ErrorCode; message: string }) => void;
 
+/** Why a subscription was refused (`internal`: the server could not read the incidents; asking again may work). */
+export interface FeedRefusal {
+  code: ErrorCode;
+  message: string;
+}
+
 export interface ServerToClientEvents {
   /** Sent once after the handshake: who this socket belongs to. */
   'session:ready': (info: { user: SessionUser; serverTime: string }) => void;
@@ -37,7 +43,7 @@ export interface ServerToClientEvents {
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */
-  'incidents:refused': (info: { code: ErrorCode; message: string }) => void;
+  'incidents:refused': (refusal: FeedRefusal) => void;
   /** Sent once to a wall screen after the handshake (instead of `session:ready`). */
   'wall:ready': (info: { wallId: string; name: string; serverTime: string }) => void;
   /** The wall's device token was revoked or rotated, or the wall deleted: the screen is disconnected for good. */

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
+import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
 import type { FeedRequest, IncidentDelta, IncidentSnapshot } from '$lib/protocol/incidents.ts';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'ended';
@@ -11,7 +11,6 @@ export const STALE_AFTER_MS = 10_000;
 export interface EarlyFeed {
   snapshot: IncidentSnapshot | null;
   deltas: IncidentDelta[];
-  refused: boolean;
 }
 
 /** Deltas kept for a handshake subscription nobody took over; past this it is given up (the state then subscribes itself). */
@@ -34,7 +33,7 @@ export class Connection {
   /** Sent with every handshake until one delivers it. */
   #feedToSend: FeedRequest | null;
   /** The subscription the current connection's handshake made, and what it brought until a state takes it. */
-  #handshakeFeed: { feed: FeedRequest; early: EarlyFeed | null } | null = null;
+  #handshakeFeed: { feed: FeedRequest; early: EarlyFeed; refusal: FeedRefusal | null } | null = null;
 
   /**
    * `feed`: subscribe with the handshake (see `HandshakeAuth`), so the snapshot is on its way before
@@ -59,14 +58,14 @@ export class Connection {
     this.socket.on('connect', () => {
       performance.mark('wf:connected');
       this.#heard('live');
-      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { snapshot: null, deltas: [], refused: false } } : null;
+      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { snapshot: null, deltas: [] }, refusal: null } : null;
       if (this.#handshakeFeed) this.#feedToSend = null;
     });
     // Until a state takes the handshake's subscription over, what it brings is kept here.
     this.socket.on('incidents:snapshot', (snapshot) => {
-      if (!this.#handshakeFeed?.early) return;
+      if (!this.#handshakeFeed) return;
       performance.mark('wf:snapshot-received');
-      this.#handshakeFeed.early = { snapshot, deltas: [], refused: false };
+      this.#handshakeFeed.early = { snapshot, deltas: [] };
     });
     this.socket.on('incidents:changed', (delta) => {
       const early = this.#handshakeFeed?.early;
@@ -74,8 +73,8 @@ export class Connection {
       early.deltas.push(delta);
       if (early.deltas.length > EARLY_DELTAS_MAX) this.#handshakeFeed = null;
     });
-    this.socket.on('incidents:refused', () => {
-      if (this.#handshakeFeed?.early) this.#handshakeFeed.early.refused = true;
+    this.socket.on('incidents:refused', (refusal) => {
+      if (this.#handshakeFeed) this.#handshakeFeed.refusal = refusal;
     });
     this.socket.on('session:ready', () => this.#heard('live'));
     this.socket.on('server:heartbeat', () => this.#heard());
@@ -112,14 +111,22 @@ export class Connection {
   /**
    * Subscribes to `feed` (the server answers with a snapshot, then deltas) — unless this connection's
    * handshake already did and nobody has taken that over yet: then nothing is sent, and what arrived for
-   * it so far is returned for the caller to apply before the events that follow.
+   * it so far is returned for the caller to apply before the events that follow. A refusal (of this
+   * request, or of the handshake's that the server already answered) goes to `onRefused`; one that
+   * comes for the handshake's after it was taken over arrives as `incidents:refused`.
    */
-  subscribe(feed: FeedRequest): EarlyFeed | null {
+  subscribe(feed: FeedRequest, onRefused: (refusal: FeedRefusal) => void): EarlyFeed | null {
     const handshake = this.#handshakeFeed;
     this.#handshakeFeed = null;
-    if (handshake?.early && !handshake.early.refused && sameFeed(handshake.feed, feed)) return handshake.early;
+    if (handshake && sameFeed(handshake.feed, feed)) {
+      if (!handshake.refusal) return handshake.early;
+      onRefused(handshake.refusal);
+      return null;
+    }
     performance.mark('wf:subscribe');
-    this.socket.emit('incidents:subscribe', feed, () => {});
+    this.socket.emit('incidents:subscribe', feed, (reply) => {
+      if (!reply.ok) onRefused({ code: reply.code, message: reply.message });
+    });
     return null;
   }
 

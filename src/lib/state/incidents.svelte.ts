@@ -2,8 +2,12 @@ import { compareIncidents } from '$lib/domain/priority.ts';
 import type { FeedMode, FeedScope, IncidentDelta, IncidentDto, IncidentSnapshot } from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
+import type { FeedRefusal } from '$lib/protocol/events.ts';
 import { applySorted, type SortedChange } from '$lib/console/sorted-list.ts';
 import { mergeContiguousDeltas } from '$lib/console/delta-batch.ts';
+
+/** After the server could not read the incidents (`internal`), how long until the subscription is asked for again. */
+const RETRY_REFUSED_MS = 3000;
 
 /** Queue order: the documented priority of `$lib/domain/priority.ts`. */
 export function byPriority(a: IncidentDto, b: IncidentDto): number {
@@ -34,6 +38,10 @@ export class IncidentsState {
   #sync: SyncState = emptySync();
   #list = $state.raw<IncidentDto[]>([]);
   #ready = $state(false);
+  #refusal = $state<FeedRefusal | null>(null);
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  /** This state took over the subscription the handshake made: a late `incidents:refused` is about it. */
+  #fromHandshake = false;
   #resyncs = $state(0);
   /** Ids of incidents changed in the last applied batch, for a brief highlight. */
   #recent = $state.raw<Set<string>>(new Set());
@@ -60,8 +68,10 @@ export class IncidentsState {
       this.#pending.push(delta);
       this.#scheduleFlush();
     };
-    // The subscription the handshake carried was refused: ask again, to get the reason in the ack.
-    const onRefused = () => this.#subscribe();
+    // The handshake's subscription, taken over before its answer came, was refused.
+    const onRefused = (refusal: FeedRefusal) => {
+      if (this.#fromHandshake) this.#refused(refusal);
+    };
     socket.on('connect', onConnect);
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
@@ -81,6 +91,10 @@ export class IncidentsState {
   }
   get ready(): boolean {
     return this.#ready;
+  }
+  /** Why the server refused the subscription, until a snapshot comes (an `internal` one is asked again by itself). */
+  get refusal(): FeedRefusal | null {
+    return this.#refusal;
   }
   /** How many times a gap forced a fresh snapshot (shown in diagnostics, used by tests). */
   get resyncs(): number {
@@ -107,7 +121,8 @@ export class IncidentsState {
     this.#sync = emptySync();
     this.#pending = [];
     // The handshake may have subscribed already: then what came of it so far is applied as if it arrived now.
-    const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode });
+    const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode }, (refusal) => this.#refused(refusal));
+    this.#fromHandshake = early !== null;
     if (!early) return;
     this.#pending.push(...early.deltas);
     if (early.snapshot) this.#receiveSnapshot(early.snapshot);
@@ -117,12 +132,23 @@ export class IncidentsState {
   #receiveSnapshot(snapshot: IncidentSnapshot): void {
     // Marks for the console benchmark (and anyone profiling): subscribe → snapshot → applied.
     performance.mark('wf:snapshot-received');
+    this.#refusal = null;
     // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
     const early = this.#takePending();
     let result = applySnapshot(this.#sync, snapshot);
     for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
     this.#apply(result, null);
     performance.mark('wf:snapshot-applied');
+  }
+
+  #refused(refusal: FeedRefusal): void {
+    this.#refusal = refusal;
+    if (refusal.code !== 'internal' || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      // Disconnected meanwhile: the reconnect subscribes again by itself.
+      if (!this.#closed && this.#connection.socket.connected) this.#subscribe();
+    }, RETRY_REFUSED_MS);
   }
 
   #takePending(): IncidentDelta[] {
@@ -195,6 +221,7 @@ export class IncidentsState {
 
   close(): void {
     this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
     this.#off();
     this.#listeners.clear();
   }
