@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import dns from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { DomainError } from '../errors.ts';
 
 /** Addresses a push endpoint may not point at: the server would be made to POST into its own network. */
@@ -14,6 +15,17 @@ PRIVATE.addSubnet('fe80::', 10, 'ipv6');
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
+
+function isLoopbackAddress(address: string, family: number): boolean {
+  return LOOPBACK.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+function isPrivateAddress(address: string, family: number): boolean {
+  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is checked as the IPv4 address it carries.
+  const mapped = family === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
+  if (mapped) return PRIVATE.check(mapped, 'ipv4') || LOOPBACK.check(mapped, 'ipv4');
+  return PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
 
 function isLoopbackHost(hostname: string): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
@@ -44,4 +56,29 @@ export function checkPushEndpoint(endpoint: string, options: { allowLoopback: bo
   const family = isIP(hostname);
   if (family !== 0 && PRIVATE.check(hostname, family === 4 ? 'ipv4' : 'ipv6')) throw refuse('must not point at a private network address');
   return url;
+}
+
+/**
+ * A `lookup` for the push sender's connections: the name of a push endpoint is resolved again at
+ * every connection, and an address on a private network (or this machine, unless allowed) is refused.
+ * Checking the URL at subscribe time is not enough: a name can resolve to 10.0.0.5 or to 127.0.0.1,
+ * or change what it resolves to after the check (DNS rebinding).
+ */
+export function refusingPrivateLookup(options: { allowLoopback: boolean; resolve?: typeof dns.lookup }): LookupFunction {
+  const resolve = options.resolve ?? dns.lookup;
+  return (hostname, lookupOptions, callback) => {
+    resolve(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      const list = addresses as dns.LookupAddress[];
+      const refused = list.find(
+        ({ address, family }) => isPrivateAddress(address, family) || (!options.allowLoopback && isLoopbackAddress(address, family)),
+      );
+      if (refused || list.length === 0) {
+        const reason = refused ? `${hostname} resolves to ${refused.address}, a private or local address` : `${hostname} has no address`;
+        return callback(Object.assign(new Error(`push endpoint refused: ${reason}`), { code: 'EPUSHADDRESS' }), '', 0);
+      }
+      if (lookupOptions.all) callback(null, list);
+      else callback(null, list[0].address, list[0].family);
+    });
+  };
 }

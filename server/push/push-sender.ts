@@ -8,6 +8,7 @@ import type { Db } from '../db/database.ts';
 import { pushSubscriptions } from '../db/schema/index.ts';
 import type { PushPayload } from '../../src/lib/protocol/push.ts';
 import type { PushKeys } from './push-keys.ts';
+import { refusingPrivateLookup } from './endpoint-policy.ts';
 
 export type SubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type DeliveryOutcome = 'delivered' | 'gone' | 'failed';
@@ -27,17 +28,20 @@ export interface SendOptions {
 export class PushSender {
   readonly #db: Db;
   readonly #keys: PushKeys;
-  readonly #agent: https.Agent | undefined;
+  readonly #agent: https.Agent;
   readonly #log: FastifyBaseLogger;
 
-  constructor(options: { db: Db; keys: PushKeys; log: FastifyBaseLogger; testCaFile: string | null }) {
+  constructor(options: { db: Db; keys: PushKeys; log: FastifyBaseLogger; testCaFile: string | null; allowLoopback: boolean }) {
     this.#db = options.db;
     this.#keys = options.keys;
     this.#log = options.log;
-    // Tests run a push service on loopback with a self-signed certificate: trust its CA on top of the system's.
-    this.#agent = options.testCaFile
-      ? new https.Agent({ ca: [...tls.rootCertificates, fs.readFileSync(options.testCaFile, 'utf8')], keepAlive: true })
-      : undefined;
+    this.#agent = new https.Agent({
+      keepAlive: true,
+      // Endpoints come from browsers: never let one make the server POST into its own network.
+      lookup: refusingPrivateLookup({ allowLoopback: options.allowLoopback }),
+      // Tests run a push service on loopback with a self-signed certificate: trust its CA on top of the system's.
+      ...(options.testCaFile ? { ca: [...tls.rootCertificates, fs.readFileSync(options.testCaFile, 'utf8')] } : {}),
+    });
   }
 
   async send(subscription: SubscriptionRow, payload: PushPayload, options: SendOptions): Promise<DeliveryOutcome> {
@@ -52,7 +56,7 @@ export class PushSender {
           ...(options.topic ? { topic: options.topic } : {}),
           contentEncoding: 'aes128gcm',
           timeout: 10_000,
-          ...(this.#agent ? { agent: this.#agent } : {}),
+          agent: this.#agent,
         },
       );
       await this.#db
@@ -81,6 +85,6 @@ export class PushSender {
   }
 
   close(): void {
-    this.#agent?.destroy();
+    this.#agent.destroy();
   }
 }

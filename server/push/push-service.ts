@@ -50,7 +50,7 @@ export class PushService {
     this.keys = keys;
     this.#allowLoopback = config.allowLoopbackEndpoints;
     this.tokens = new PushActionTokens(database.db, keys.actionTokenSecret, PUSH_ACTION_TOKEN_TTL_SECONDS);
-    this.#sender = new PushSender({ db: database.db, keys, log, testCaFile: config.testCaFile });
+    this.#sender = new PushSender({ db: database.db, keys, log, testCaFile: config.testCaFile, allowLoopback: config.allowLoopbackEndpoints });
     this.pager = new Pager({ database, sender: this.#sender, tokens: this.tokens, log });
     this.#housekeeping = setInterval(() => {
       this.tokens.pruneSpent().catch((error: unknown) => log.warn({ err: error }, 'pruning spent push tokens failed'));
