@@ -1,3 +1,4 @@
+import { formatCount } from '$lib/domain/format.ts';
 import type { Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '$lib/protocol/events.ts';
 import type { BulkAction, BulkResult } from '$lib/protocol/console.ts';
@@ -91,7 +92,7 @@ export function targetCount(target: ActionTarget): number {
 
 /** "#123", "3 incidents", "all 340 matching incidents". */
 export function describeTarget(target: ActionTarget): string {
-  if (target.kind === 'filter') return `all ${target.count.toLocaleString()} matching incident${target.count === 1 ? '' : 's'}`;
+  if (target.kind === 'filter') return `all ${formatCount(target.count)} matching incident${target.count === 1 ? '' : 's'}`;
   if (target.incidents.length === 1) return `#${target.incidents[0].number}`;
   return `${target.incidents.length} incidents`;
 }
@@ -292,8 +293,8 @@ export class IncidentActions {
       message:
         total === 0
           ? 'Nothing matched: no incident was changed.'
-          : `${DONE[action]} ${done.toLocaleString()} of ${total.toLocaleString()} incident${total === 1 ? '' : 's'}.` +
-            (failures.length ? ` ${failures.length.toLocaleString()} failed:` : ''),
+          : `${DONE[action]} ${formatCount(done)} of ${formatCount(total)} incident${total === 1 ? '' : 's'}.` +
+            (failures.length ? ` ${formatCount(failures.length)} failed:` : ''),
       failures,
     };
     return result.failed.length === 0;
