@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
-import type { FeedMode, IncidentDelta } from '../../src/lib/protocol/incidents.ts';
+import { encodeSnapshot, type FeedMode, type IncidentDelta } from '../../src/lib/protocol/incidents.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
 import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
@@ -83,7 +83,7 @@ export class IncidentFeed {
     this.#chain(room, mode, clients).lastMemberAt = Date.now();
     try {
       const snapshot = await this.#open.snapshot(clients);
-      socket.emit('incidents:snapshot', snapshot);
+      socket.emit('incidents:snapshot', encodeSnapshot(snapshot));
       return { ok: true, data: { lastChangeId: snapshot.lastChangeId } };
     } catch (error) {
       this.#log.error({ err: error }, 'snapshot failed');

@@ -5,7 +5,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import type { FeedMode, IncidentDelta, IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
 
@@ -36,7 +36,8 @@ class FeedClient {
   /** `auth`: what the handshake carries (`HandshakeAuth`: a subscription to start at once). */
   constructor(url: string, cookie: string, auth: HandshakeAuth = {}) {
     this.socket = connect(url, { auth, extraHeaders: { cookie }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
-    this.socket.on('incidents:snapshot', (snapshot) => {
+    this.socket.on('incidents:snapshot', (frame) => {
+      const snapshot = decodeSnapshot(frame);
       this.snapshots.push(snapshot);
       const result = applySnapshot(this.state, snapshot);
       this.state = result.state;

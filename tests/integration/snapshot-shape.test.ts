@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { INCIDENT_COLUMNS, openIncidentSnapshot, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
-import type { IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeSnapshot, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
 
 describe.each(DATABASES)('snapshot shape on $name', (database) => {
@@ -58,7 +58,7 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
   async function subscribedSnapshot(who: Person, client?: string): Promise<IncidentSnapshot> {
     const socket = await who.socket();
     try {
-      const snapshot = new Promise<IncidentSnapshot>((resolve) => socket.once('incidents:snapshot', resolve));
+      const snapshot = new Promise<IncidentSnapshot>((resolve) => socket.once('incidents:snapshot', (frame) => resolve(decodeSnapshot(frame))));
       const reply = await socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: client ? { client } : {}, mode: 'console' });
       expect(reply.ok).toBe(true);
       const { lastChangeId, incidents } = await snapshot;

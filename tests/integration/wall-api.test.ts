@@ -5,7 +5,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import type { IncidentDelta, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeSnapshot, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { WallDisplayDto, WallDto, WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
@@ -177,7 +177,7 @@ for (const database of DATABASES) {
       const ready = new Promise<{ wallId: string; name: string }>((resolve) => socket.once('wall:ready', resolve));
       const snapshots: IncidentSnapshot[] = [];
       const deltas: IncidentDelta[] = [];
-      socket.on('incidents:snapshot', (s) => snapshots.push(s));
+      socket.on('incidents:snapshot', (s) => snapshots.push(decodeSnapshot(s)));
       socket.on('incidents:changed', (d) => deltas.push(d));
       await connected(socket);
       expect(await ready).toEqual({ wallId: wall.id, name: 'Acme only', serverTime: expect.any(String) });
@@ -218,7 +218,7 @@ for (const database of DATABASES) {
       expect(await refused(wallSocket(server.url, wall.id, ''))).toBe('unauthenticated');
       const preview = wallSocket(server.url, wall.id, lead);
       const snapshots: IncidentSnapshot[] = [];
-      preview.on('incidents:snapshot', (s) => snapshots.push(s));
+      preview.on('incidents:snapshot', (s) => snapshots.push(decodeSnapshot(s)));
       await connected(preview);
       await preview.emitWithAck('incidents:subscribe', { scope: {}, mode: 'screen' });
       const snapshot = await until(() => snapshots[0], 'snapshot');

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentSnapshot } from './incidents.ts';
+import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentSnapshotFrame } from './incidents.ts';
 import type {
   AcknowledgeRequest,
   AssignRequest,
@@ -38,8 +38,8 @@ export interface ServerToClientEvents {
   'session:ended': (info: { reason: 'signed_out' | 'revoked' | 'expired' }) => void;
   /** Sent every few seconds so screens can tell "quiet" from "stale". */
   'server:heartbeat': (info: { serverTime: string; lastChangeId: number }) => void;
-  /** The open incidents of the socket's subscription; replaces whatever the client held. */
-  'incidents:snapshot': (snapshot: IncidentSnapshot) => void;
+  /** The open incidents of the socket's subscription, as rows (`decodeSnapshot` turns them back); replaces whatever the client held. */
+  'incidents:snapshot': (snapshot: IncidentSnapshotFrame) => void;
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */

@@ -61,6 +61,72 @@ export interface IncidentSnapshot {
 }
 
 /**
+ * An incident as a snapshot carries it: its fields' values in this order, without their names.
+ * The names were 40 % of a 10,000-incident snapshot (6.4 MB); without them the console's first
+ * snapshot arrives ~40 % sooner, while turning rows back into objects costs the browser a few ms.
+ */
+export type IncidentRow = [
+  id: string,
+  number: number,
+  status: IncidentStatus,
+  severity: Severity,
+  summary: string,
+  client: string | null,
+  clientName: string | null,
+  groupKey: string,
+  alertCount: number,
+  openAlertCount: number,
+  assigneeId: string | null,
+  assigneeName: string | null,
+  teamId: string | null,
+  teamName: string | null,
+  snoozedUntil: string | null,
+  mergedIntoId: string | null,
+  labels: Record<string, string>,
+  nodes: string[],
+  createdAt: string,
+  acknowledgedAt: string | null,
+  resolvedAt: string | null,
+  updatedAt: string,
+  version: number,
+];
+
+/** `incidents:snapshot` on the wire: an {@link IncidentSnapshot} with its incidents as rows. */
+export interface IncidentSnapshotFrame {
+  lastChangeId: number;
+  rows: IncidentRow[];
+}
+
+export function incidentToRow(i: IncidentDto): IncidentRow {
+  return [
+    i.id, i.number, i.status, i.severity, i.summary, i.client, i.clientName, i.groupKey, i.alertCount, i.openAlertCount,
+    i.assigneeId, i.assigneeName, i.teamId, i.teamName, i.snoozedUntil, i.mergedIntoId, i.labels, i.nodes,
+    i.createdAt, i.acknowledgedAt, i.resolvedAt, i.updatedAt, i.version,
+  ];
+}
+
+export function incidentFromRow(row: IncidentRow): IncidentDto {
+  const [
+    id, number, status, severity, summary, client, clientName, groupKey, alertCount, openAlertCount,
+    assigneeId, assigneeName, teamId, teamName, snoozedUntil, mergedIntoId, labels, nodes,
+    createdAt, acknowledgedAt, resolvedAt, updatedAt, version,
+  ] = row;
+  return {
+    id, number, status, severity, summary, client, clientName, groupKey, alertCount, openAlertCount,
+    assigneeId, assigneeName, teamId, teamName, snoozedUntil, mergedIntoId, labels, nodes,
+    createdAt, acknowledgedAt, resolvedAt, updatedAt, version,
+  };
+}
+
+export function encodeSnapshot(snapshot: IncidentSnapshot): IncidentSnapshotFrame {
+  return { lastChangeId: snapshot.lastChangeId, rows: snapshot.incidents.map(incidentToRow) };
+}
+
+export function decodeSnapshot(frame: IncidentSnapshotFrame): IncidentSnapshot {
+  return { lastChangeId: frame.lastChangeId, incidents: frame.rows.map(incidentFromRow) };
+}
+
+/**
  * A batch of changes to the incidents in scope, in change-id order. `prev` is the last change id
  * this scope was sent before: if it is above what the client has, the client missed a batch and
  * must ask for a fresh snapshot.

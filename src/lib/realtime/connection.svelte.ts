@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
-import type { FeedRequest, IncidentDelta, IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { decodeSnapshot, type FeedRequest, type IncidentDelta, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'ended';
 
@@ -65,7 +65,7 @@ export class Connection {
     this.socket.on('incidents:snapshot', (snapshot) => {
       if (!this.#handshakeFeed) return;
       performance.mark('wf:snapshot-received');
-      this.#handshakeFeed.early = { snapshot, deltas: [] };
+      this.#handshakeFeed.early = { snapshot: decodeSnapshot(snapshot), deltas: [] };
     });
     this.socket.on('incidents:changed', (delta) => {
       const early = this.#handshakeFeed?.early;

@@ -1,5 +1,5 @@
 import { compareIncidents } from '$lib/domain/priority.ts';
-import type { FeedMode, FeedScope, IncidentDelta, IncidentDto, IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { decodeSnapshot, type FeedMode, type FeedScope, type IncidentDelta, type IncidentDto, type IncidentSnapshot, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { FeedRefusal } from '$lib/protocol/events.ts';
@@ -63,7 +63,7 @@ export class IncidentsState {
       // A recovered connection missed nothing: its rooms and missed packets came back with it.
       if (!socket.recovered) this.#subscribe();
     };
-    const onSnapshot = (snapshot: IncidentSnapshot) => this.#receiveSnapshot(snapshot);
+    const onSnapshot = (frame: IncidentSnapshotFrame) => this.#receiveSnapshot(decodeSnapshot(frame));
     const onChanged = (delta: IncidentDelta) => {
       this.#pending.push(delta);
       this.#scheduleFlush();

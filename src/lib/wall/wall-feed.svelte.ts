@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '$lib/protocol/events.ts';
-import type { IncidentDelta, IncidentDto, IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import type { ClientToServerEvents, FeedRefusal, ServerToClientEvents } from '$lib/protocol/events.ts';
+import { decodeSnapshot, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import { compareIncidents } from '$lib/domain/priority.ts';
 
@@ -40,6 +40,7 @@ export class WallFeed {
   #now = $state(Date.now());
   #incidents = $state.raw<IncidentDto[]>([]);
   #ready = $state(false);
+  #refusal = $state<FeedRefusal | null>(null);
   #disconnectedReason = $state<string | null>(null);
   #serverOffsetMs = $state(0);
   #sync: SyncState = emptySync();
@@ -75,7 +76,7 @@ export class WallFeed {
       this.#heard('live');
     });
     s.on('server:heartbeat', () => this.#heard());
-    s.on('incidents:snapshot', (snapshot) => this.#onSnapshot(snapshot));
+    s.on('incidents:snapshot', (frame) => this.#onSnapshot(decodeSnapshot(frame)));
     s.on('incidents:changed', (delta) => this.#onDelta(delta));
     s.on('topology:changed', () => this.#events.topologyChanged?.());
     s.on('topology:utilisation', ({ links }) => this.#events.utilisation?.(links));
@@ -120,6 +121,10 @@ export class WallFeed {
   get ready(): boolean {
     return this.#ready;
   }
+  /** Why the server refused the subscription, until a snapshot comes (asked again by itself, with backoff). */
+  get refusal(): FeedRefusal | null {
+    return this.#refusal;
+  }
   /** Open incidents of the wall's clients, most urgent first (snoozed ones included: the map shows them). */
   get incidents(): IncidentDto[] {
     return this.#incidents;
@@ -142,7 +147,9 @@ export class WallFeed {
   #subscribe(): void {
     this.#sync = emptySync();
     this.socket.emit('incidents:subscribe', { scope: {}, mode: 'screen' }, (reply) => {
-      if (!reply.ok) this.#scheduleResubscribe();
+      if (reply.ok) return;
+      this.#refusal = { code: reply.code, message: reply.message };
+      this.#scheduleResubscribe();
     });
   }
 
@@ -154,6 +161,7 @@ export class WallFeed {
 
   #onSnapshot(snapshot: IncidentSnapshot): void {
     this.#heard();
+    this.#refusal = null;
     const before = this.#ready ? new Map(this.#incidents.map((i) => [i.id, i])) : null;
     this.#apply(applySnapshot(this.#sync, snapshot), before);
   }
