@@ -175,6 +175,43 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     }
   });
 
+  it('when the server cannot read the incidents, the lead view and an incident page say so, and fill in once it can', async () => {
+    const lead = await signedIn('lead', '/lead');
+    const id = await lead.page.getByTestId('lead-incident').first().getAttribute('data-incident');
+    // As above: the server's copy of the open incidents fails, for the feed and the lead's overview alike.
+    const open = server.context.openIncidents;
+    Object.assign(open, {
+      snapshot: async (): Promise<never> => {
+        throw new Error('injected: the database cannot be reached');
+      },
+    });
+    try {
+      // The incident itself comes over REST; its page says it is not following live changes.
+      await lead.page.goto(`${server.url}/incident/${id}`);
+      await lead.page.getByTestId('incident-detail').waitFor();
+      const detailRefused = lead.page.getByTestId('incident-refused');
+      await detailRefused.waitFor();
+      await expect(detailRefused.innerText()).resolves.toContain('Could not read the incidents');
+      await screenshot(lead.page, 'console-detail-refused');
+
+      await lead.page.goto(`${server.url}/lead`);
+      const refused = lead.page.getByTestId('lead-refused');
+      await refused.waitFor();
+      await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
+      await expect(refused.innerText()).resolves.toContain('Trying again');
+      expect(await lead.page.getByTestId('workload').count()).toBe(0);
+      await screenshot(lead.page, 'console-lead-refused');
+
+      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      await lead.page.getByTestId('workload').waitFor({ timeout: 10_000 });
+      await lead.page.locator('[data-testid="lead-incident"]', { hasText: '#3' }).first().waitFor();
+      expect(await refused.count()).toBe(0);
+      await lead.context.close();
+    } finally {
+      Reflect.deleteProperty(open, 'snapshot');
+    }
+  });
+
   it('a viewer sees the queue and the incident but no action, and a forged command is refused', async () => {
     const viewer = await signedIn('viewer');
     await row(viewer.page, 3).waitFor();

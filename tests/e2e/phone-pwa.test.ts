@@ -299,4 +299,51 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
     const unexpected = errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|WebSocket|socket\.io|net::/.test(e));
     expect(unexpected).toEqual([]);
   });
+
+  it('when the server cannot read the incidents, says so instead of looking calm, and shows them once it can', async () => {
+    // The server's copy of the open incidents fails as a database that went away would make it fail.
+    const open = server.context.openIncidents;
+    Object.assign(open, {
+      snapshot: async (): Promise<never> => {
+        throw new Error('injected: the database cannot be reached');
+      },
+    });
+    const refused = page.getByTestId('phone-refused');
+    const cards = page.locator('[data-testid="phone-incident"]');
+    try {
+      // With a stored snapshot (the test above wrote one): it is shown, stale, and the refusal said.
+      await page.goto(`${server.url}/m`);
+      await refused.waitFor();
+      await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
+      await expect(refused.innerText()).resolves.toContain('Trying again');
+      await page.getByTestId('stale-banner').waitFor();
+      await cards.first().waitFor();
+      await screenshot(page, 'phone-refused-360x740');
+
+      // With nothing stored: no empty sections claiming there is nothing to do.
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const request = indexedDB.deleteDatabase('watchfloor-offline');
+            request.onsuccess = () => resolve();
+            request.onerror = () => reject(new Error('could not delete the stored snapshot'));
+          }),
+      );
+      await page.reload();
+      await refused.waitFor();
+      expect(await page.getByTestId('stale-banner').count()).toBe(0);
+      expect(await page.getByTestId('section-waiting').count()).toBe(0);
+      expect(await page.getByText('Nothing assigned to you.').count()).toBe(0);
+
+      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      // Nothing is stored, so these cards came live, by the phone's own retry.
+      await cards.first().waitFor({ timeout: 10_000 });
+      await page.locator('[data-testid="phone-connection"][data-status="live"]').waitFor();
+      expect(await refused.count()).toBe(0);
+      const unexpected = errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|WebSocket|socket\.io|net::/.test(e));
+      expect(unexpected).toEqual([]);
+    } finally {
+      Reflect.deleteProperty(open, 'snapshot');
+    }
+  });
 });

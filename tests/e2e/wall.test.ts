@@ -180,4 +180,43 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
     expect((await tip.isVisible()) ? await tip.innerText() : '').not.toContain('new-core-sw-01');
     await context.close();
   });
+
+  it('the /map page and a wall screen say when the server cannot read the incidents (every node would look fine), and recover', async () => {
+    // The server's copy of the open incidents fails as a database that went away would make it fail.
+    const open = server.context.openIncidents;
+    Object.assign(open, {
+      snapshot: async (): Promise<never> => {
+        throw new Error('injected: the database cannot be reached');
+      },
+    });
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${server.url}/login?next=/map`);
+      await signInThroughForm(page, lead.email, lead.password);
+      await page.waitForURL((url) => url.pathname === '/map');
+      const refused = page.getByTestId('map-refused');
+      await refused.waitFor();
+      await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
+      await expect(refused.innerText()).resolves.toContain('Trying again');
+      await page.locator('[data-testid="map"] .topology[data-nodes="179"]').waitFor();
+      await screenshot(page, 'map-refused');
+      // A wall screen says so too, instead of a zero queue over an all-green map.
+      // (A wall of its own: the main wall's token was revoked above.)
+      const refusedWall = (await api('POST', '/walls', { name: 'Refused wall', pages: [DEFAULT_WALL_PAGE] })) as WallWithTokenDto;
+      const wallScreen = await context.newPage();
+      await wallScreen.goto(`${server.url}${refusedWall.openPath}`);
+      const wallRefused = wallScreen.getByTestId('wall-refused');
+      await wallRefused.waitFor({ timeout: 15_000 });
+      await expect(wallRefused.innerText()).resolves.toContain('Could not read the incidents');
+
+      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      await refused.waitFor({ state: 'detached', timeout: 10_000 });
+      await wallRefused.waitFor({ state: 'detached', timeout: 30_000 }); // the wall asks again with backoff
+    } finally {
+      Reflect.deleteProperty(open, 'snapshot');
+      await context.close();
+    }
+  });
 });

@@ -5,6 +5,7 @@ import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { IncidentDto } from '$lib/protocol/incidents.ts';
 import type { TeamDto } from '$lib/protocol/console.ts';
 import type { ErrorCode } from '$lib/protocol/errors.ts';
+import type { FeedRefusal } from '$lib/protocol/events.ts';
 import { loadSnapshot, saveSnapshot, type StoredSnapshot } from './offline-snapshot.ts';
 
 /** How often the last known state is written down while live, so an offline start shows a fresh age. */
@@ -73,6 +74,11 @@ export class PhoneState {
   /** True when what is shown is current: a snapshot arrived and the socket is live. */
   get isLive(): boolean {
     return this.#live?.ready === true && this.#connection?.status === 'live';
+  }
+
+  /** Why the server refused the live incidents, while none came yet (what is shown is the stored list, or nothing). */
+  get refusal(): FeedRefusal | null {
+    return this.#live && !this.#live.ready ? this.#live.refusal : null;
   }
 
   /** False until we know whether anything was stored (avoids flashing "nothing known"). */
