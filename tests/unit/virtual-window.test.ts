@@ -25,6 +25,34 @@ describe('rowWindow: which queue rows are in the DOM', () => {
   });
 });
 
+describe('rowWindow in steps: the DOM changes every few rows while scrolling, not at every row', () => {
+  const windows = (step: number) => Array.from({ length: 400 }, (_, px) => rowWindow(3600 + px, 720, 36, 10_000, 5, step));
+
+  it('always covers the rows in view and at least the overscan either side', () => {
+    for (const [px, w] of windows(8).entries()) {
+      const top = 3600 + px;
+      const first = Math.floor(top / 36);
+      const last = Math.ceil((top + 720) / 36); // exclusive: the row cut off at the bottom counts
+      expect(w.start).toBeLessThanOrEqual(first - 5);
+      expect(w.end).toBeGreaterThanOrEqual(last + 5);
+      expect(w.start % 8).toBe(0);
+      expect(w.offsetTop).toBe(w.start * 36);
+    }
+  });
+
+  it('changes far less often than a window that follows every row', () => {
+    const changes = (list: { start: number; end: number }[]) => list.filter((w, i) => i > 0 && (w.start !== list[i - 1].start || w.end !== list[i - 1].end)).length;
+    expect(changes(windows(1))).toBeGreaterThanOrEqual(11); // 400 px cross 11 row boundaries at the top alone
+    expect(changes(windows(8))).toBeLessThanOrEqual(4);
+  });
+
+  it('still clamps at both ends', () => {
+    expect(rowWindow(0, 720, 36, 10_000, 5, 8)).toMatchObject({ start: 0, end: 32 });
+    expect(rowWindow(999_999, 720, 36, 10_000, 5, 8)).toMatchObject({ start: 9968, end: 10_000 });
+    expect(rowWindow(500, 720, 36, 3, 5, 8)).toMatchObject({ start: 0, end: 3 });
+  });
+});
+
 describe('scroll anchoring: live changes do not move what people are reading', () => {
   const ids = Array.from({ length: 100 }, (_, i) => `i${i}`);
   const rows = ids.map((id) => ({ id }));

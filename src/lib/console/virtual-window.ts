@@ -16,17 +16,19 @@ export interface RowWindow {
 }
 
 /**
- * The rows that intersect the viewport, plus `overscan` rows either side so a quick scroll
- * never shows blank space before the next frame.
+ * The rows that intersect the viewport, plus at least `overscan` rows either side so a quick scroll
+ * never shows blank space before the next frame. With `step` > 1 the window's edges move in steps of
+ * that many rows: while scrolling, the DOM changes every `step` rows instead of at every row, and the
+ * frames between only scroll (style, layout and paint of the list cost more than a few extra rows).
  */
-export function rowWindow(scrollTop: number, viewportHeight: number, rowHeight: number, count: number, overscan = 8): RowWindow {
+export function rowWindow(scrollTop: number, viewportHeight: number, rowHeight: number, count: number, overscan = 8, step = 1): RowWindow {
   const totalHeight = count * rowHeight;
   if (count === 0 || rowHeight <= 0) return { start: 0, end: 0, offsetTop: 0, totalHeight };
   const top = Math.max(0, Math.min(scrollTop, Math.max(0, totalHeight - viewportHeight)));
   const first = Math.floor(top / rowHeight);
   const visible = Math.ceil((viewportHeight + (top % rowHeight)) / rowHeight);
-  const start = Math.max(0, first - overscan);
-  const end = Math.min(count, first + Math.max(visible, 1) + overscan);
+  const start = Math.max(0, Math.floor((first - overscan) / step) * step);
+  const end = Math.min(count, Math.ceil((first + Math.max(visible, 1) + overscan) / step) * step);
   return { start, end, offsetTop: start * rowHeight, totalHeight };
 }
 
