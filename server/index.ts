@@ -27,7 +27,7 @@ import { ingestRoutes } from './api/ingest-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { infoRoutes } from './api/info-routes.ts';
 import { pruneSignals } from './db/incident-store.ts';
-import { rebuildDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
+import { resetDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 import { installWallFeatures } from './walls/wall-features.ts';
 import { IncidentCommands } from './incidents/incident-commands.ts';
 import { registerIncidentSocketCommands } from './incidents/incident-socket-commands.ts';
@@ -92,7 +92,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       adminSocket = await startAdminSocket(config.dataDir, database, app.log, {
         resetDemo: async () => {
           if (demo) await demo.reset();
-          else await rebuildDemoEstate(database.db);
+          else await resetDemoEstate(database, writer);
           await walls.topology.layout();
         },
         topologyImported: async (clients, renamed) => {
@@ -115,7 +115,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const wildcard = config.host === '0.0.0.0' || config.host === '::';
     const url = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     // The demo posts to its own webhooks: over loopback when listening everywhere, else where we listen.
-    demo = config.demo ? await startDemo({ database, url: wildcard ? `http://127.0.0.1:${port}` : url, log: app.log }) : null;
+    demo = config.demo ? await startDemo({ database, writer, url: wildcard ? `http://127.0.0.1:${port}` : url, log: app.log }) : null;
     await walls.started({ demo: demo !== null, url, print });
 
     let stopping: Promise<void> | null = null;

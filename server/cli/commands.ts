@@ -4,7 +4,8 @@ import { createSourceRequest, createUserRequest, password as passwordSchema, ema
 import { addUser, listUsers, resetPassword } from '../auth/users.ts';
 import { addSource, listSources } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
-import { rebuildDemoEstate } from '../demo/demo-estate.ts';
+import { resetDemoEstate } from '../demo/demo-estate.ts';
+import { ChangeWriter } from '../engine/change-writer.ts';
 import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
 import { recordAudit } from '../audit/audit-log.ts';
@@ -160,9 +161,10 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
       }
       case 'demo reset': {
         const v = parse(rest, {});
-        return async ({ db }, hooks) => {
-          // A running server rebuilds it and streams with fresh tokens; otherwise the next start will.
-          await (hooks.resetDemo ? hooks.resetDemo() : rebuildDemoEstate(db));
+        return async (database, hooks) => {
+          // A running server rebuilds it, tells its screens and streams with fresh tokens. Alone, the CLI has
+          // no screens to tell, but records the change rows all the same.
+          await (hooks.resetDemo ? hooks.resetDemo() : resetDemoEstate(database, new ChangeWriter(database, () => {})));
           return ok({ reset: true }, 'The demo estate was rebuilt.', v.json);
         };
       }

@@ -368,7 +368,7 @@ const NAMES_DIGEST = sql`md5(${nameList(sql`clients`, sql`slug`)} || '|' || ${na
 
 /**
  * The current {@link IncidentsVersion}, and how many incidents are open (rows deleted without a change
- * row, as the demo estate's reset does, show there): one small query, no incident rows read out.
+ * row, by hand in SQL say, show there): one small query, no incident rows read out.
  */
 export async function readIncidentsVersion(database: Database, tx?: Tx): Promise<IncidentsVersion & { openCount: number }> {
   const [row] = await database.rows<{ last: number | string | null; names: string; open: number | string }>(

@@ -5,10 +5,15 @@
  */
 import { eq, inArray, like, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database, Db } from '../db/database.ts';
+import type { Database, Db, Tx } from '../db/database.ts';
 import { alerts, clients, incidents, links, nodes, sites, sources } from '../db/schema/index.ts';
 import { addSource, newSourceToken } from '../ingest/sources.ts';
 import { hashToken } from '../auth/tokens.ts';
+import type { ChangeWriter } from '../engine/change-writer.ts';
+import { recordIncidentChanges } from '../db/incident-store.ts';
+import { anyText } from '../db/sql-values.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import type { IncidentChange } from '../realtime/coalesce.ts';
 import { createDemoTraffic, type DemoNode, type DemoTraffic } from './demo-traffic.ts';
 
 export const DEMO_SOURCE_PREFIX = 'demo-';
@@ -28,26 +33,42 @@ export interface Demo {
   reset(): Promise<void>;
 }
 
-/** Removes every demo client (with its sites, nodes, links, incidents) and every demo source (with its alerts). */
-export async function deleteDemoEstate(db: Db): Promise<void> {
-  await db.transaction(async (tx) => {
-    const demoClients = await tx.select({ slug: clients.slug }).from(clients).where(eq(clients.isDemo, true));
-    const slugs = demoClients.map((c) => c.slug);
-    if (slugs.length > 0) {
-      await tx.delete(incidents).where(inArray(incidents.client, slugs));
-      await tx.delete(clients).where(inArray(clients.slug, slugs));
-    }
-    const demoSources = await tx.select({ id: sources.id }).from(sources).where(like(sources.name, `${DEMO_SOURCE_PREFIX}%`));
-    if (demoSources.length > 0) {
-      await tx.delete(alerts).where(inArray(alerts.sourceId, demoSources.map((s) => s.id)));
-      await tx.delete(sources).where(inArray(sources.id, demoSources.map((s) => s.id)));
-    }
-  });
+/**
+ * Removes every demo client (with its sites, nodes, links, incidents) and every demo source (with its
+ * alerts), inside `tx`. Deleted rows tell no one, so the open incidents are resolved first with a change
+ * row each (returned, to publish after commit): screens already showing them drop them.
+ */
+async function deleteDemoEstate(database: Database, tx: Tx): Promise<{ clients: string[]; changes: IncidentChange[] }> {
+  const demoClients = await tx.select({ slug: clients.slug }).from(clients).where(eq(clients.isDemo, true));
+  const slugs = demoClients.map((c) => c.slug);
+  let changes: IncidentChange[] = [];
+  if (slugs.length > 0) {
+    // No timeline entry: the timeline goes with its incident a moment later, in this transaction.
+    const at = sql`${new Date().toISOString()}::timestamptz`;
+    const resolved = await database.rows<{ id: string }>(
+      sql`with resolved as (
+            update incidents set status = 'resolved', resolved_at = ${at}, snoozed_until = null, open_alert_count = 0,
+              updated_at = ${at}, version = version + 1
+            where client = ${anyText(slugs)} and status <> 'resolved' returning id, created_at)
+          select id from resolved order by created_at`,
+      tx,
+    );
+    // Read before the clients go: the change rows carry the incidents as screens see them, client names included.
+    changes = await recordIncidentChanges(database, tx, resolved.map((r) => r.id));
+    await tx.delete(incidents).where(inArray(incidents.client, slugs));
+    await tx.delete(clients).where(inArray(clients.slug, slugs));
+  }
+  const demoSources = await tx.select({ id: sources.id }).from(sources).where(like(sources.name, `${DEMO_SOURCE_PREFIX}%`));
+  if (demoSources.length > 0) {
+    await tx.delete(alerts).where(inArray(alerts.sourceId, demoSources.map((s) => s.id)));
+    await tx.delete(sources).where(inArray(sources.id, demoSources.map((s) => s.id)));
+  }
+  return { clients: slugs, changes };
 }
 
-/** Creates the demo estate and its sources; returns the sources' tokens. */
+/** Creates the demo estate and its sources (all or nothing); returns the sources' tokens. */
 export async function seedDemoEstate(db: Db): Promise<Record<string, string>> {
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     for (const c of DEMO_CLIENTS) {
       const [client] = await tx
         .insert(clients)
@@ -86,19 +107,35 @@ export async function seedDemoEstate(db: Db): Promise<Record<string, string>> {
         await tx.insert(links).values({ clientId: client.id, fromNodeId: routers[0], toNodeId: routers[r], capacityMbps: 1000 });
       }
     }
+    const tokens: Record<string, string> = {};
+    for (const format of ['alertmanager', 'grafana', 'pagerduty', 'generic'] as const) {
+      const { token } = await addSource(tx, { name: `${DEMO_SOURCE_PREFIX}${format}`, format });
+      tokens[format] = token;
+    }
+    return tokens;
   });
-  const tokens: Record<string, string> = {};
-  for (const format of ['alertmanager', 'grafana', 'pagerduty', 'generic'] as const) {
-    const { token } = await addSource(db, { name: `${DEMO_SOURCE_PREFIX}${format}`, format });
-    tokens[format] = token;
-  }
-  return tokens;
 }
 
-/** Deletes and seeds the demo estate (the tokens are rotated again when a server starts streaming). */
-export async function rebuildDemoEstate(db: Db): Promise<void> {
-  await deleteDemoEstate(db);
-  await seedDemoEstate(db);
+/**
+ * Deletes and seeds the demo estate in one transaction of `writer` (all or nothing), and publishes the
+ * removal of its open incidents after commit. Returns the new sources' tokens.
+ */
+export async function resetDemoEstate(database: Database, writer: ChangeWriter): Promise<Record<string, string>> {
+  return writer.write(async (tx) => {
+    const removed = await deleteDemoEstate(database, tx);
+    const tokens = await seedDemoEstate(tx);
+    await recordAudit(database, tx, {
+      actor: 'cli',
+      actorName: 'CLI',
+      action: 'demo.reset',
+      entity: 'demo',
+      entityId: null,
+      detail: { clients: removed.clients, resolvedIncidents: removed.changes.length },
+      ip: null,
+      userAgent: null,
+    });
+    return { result: tokens, changes: removed.changes };
+  });
 }
 
 /** New tokens for the demo sources: the old ones were shown once and are not kept. */
@@ -123,10 +160,12 @@ async function demoNodes(db: Db): Promise<DemoNode[]> {
 
 /**
  * Seeds the demo on an empty database (or resumes it when demo clients exist) and starts streaming.
- * A database with only real clients gets no demo.
+ * A database with only real clients gets no demo. `writer` is the server's: a reset is published
+ * through it to the screens.
  */
-export async function startDemo(options: { database: Database; url: string; log: FastifyBaseLogger }): Promise<Demo | null> {
-  const { db } = options.database;
+export async function startDemo(options: { database: Database; writer: ChangeWriter; url: string; log: FastifyBaseLogger }): Promise<Demo | null> {
+  const { database, writer } = options;
+  const { db } = database;
   const [{ total, demo }] = await db
     .select({ total: sql<number>`count(*)::int`, demo: sql<number>`count(*) filter (where ${clients.isDemo})::int` })
     .from(clients);
@@ -138,9 +177,12 @@ export async function startDemo(options: { database: Database; url: string; log:
     stop: () => traffic.stop(),
     async reset() {
       traffic.stop();
-      await deleteDemoEstate(db);
-      tokens = await seedDemoEstate(db);
-      traffic = createDemoTraffic({ url: options.url, tokens, nodes: await demoNodes(db), log: options.log });
+      try {
+        tokens = await resetDemoEstate(database, writer);
+      } finally {
+        // A failed reset changed nothing: stream on with the sources and tokens that still hold.
+        traffic = createDemoTraffic({ url: options.url, tokens, nodes: await demoNodes(db), log: options.log });
+      }
     },
   };
 }

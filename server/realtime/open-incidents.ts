@@ -54,7 +54,7 @@ export class OpenIncidents {
       // Behind the table: another server process wrote changes. (Ahead is fine: a change committed after the check.)
       !held ||
       held.lastChangeId < current.lastChangeId ||
-      // As far as the table, yet not as many open: rows went without a change row (the demo estate's reset deletes its incidents).
+      // As far as the table, yet not as many open: rows went without a change row (deleted by hand in SQL, say).
       (held.lastChangeId === current.lastChangeId && this.#incidents.size !== current.openCount);
     if (stale) await this.#read();
     else if (held.namesDigest !== current.namesDigest) this.#rename(held, await readIncidentNames(this.#database));
