@@ -3,7 +3,7 @@
  * (alerts, timeline with names), and the shift lead's overview and handover. Every query is limited
  * to the reader's clients; an incident outside them is "not found".
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import type { OpenIncidents } from '../realtime/open-incidents.ts';
 import { INCIDENT_COLUMNS, toIncidentDto, type AlertRow as StoredAlertRow, type IncidentRow } from '../db/incident-store.ts';
@@ -32,7 +32,7 @@ import {
 } from '../../src/lib/domain/incident-filter.ts';
 import { DomainError } from '../errors.ts';
 import { canSeeClient } from './actor.ts';
-import { anyText, isUuid } from '../db/sql-values.ts';
+import { anyText, isUuid, textArray } from '../db/sql-values.ts';
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
 
@@ -56,16 +56,28 @@ function scopeFor(reader: Reader, client: string | undefined): string[] | null {
   return canSeeClient(reader.clients, client) ? [client] : [];
 }
 
+/**
+ * The newest resolved incidents (resolved since `since`, when given) of these clients, or of all. A scoped
+ * list takes each client's newest from its own range of the (client, resolved_at) index: `client = any(…)`
+ * over the (resolved_at) index made Postgres 15 walk the whole index for a client with few resolved
+ * incidents (1.9 s at a million rows).
+ */
+function newestResolved(scope: readonly string[] | null, since: Date | null): SQL {
+  const after = since === null ? sql`` : sql`and x.resolved_at >= ${since.toISOString()}::timestamptz`;
+  const newest = (client: SQL) =>
+    sql`select x.* from incidents x where x.status = 'resolved' ${client} ${after} order by x.resolved_at desc limit ${RESOLVED_LIMIT}`;
+  const picked =
+    scope === null ? newest(sql``) : sql`select r.* from (select distinct unnest(${textArray(scope)}) as slug) s cross join lateral (${newest(sql`and x.client = s.slug`)}) r`;
+  return sql`select ${INCIDENT_COLUMNS} from (${picked}) i left join clients c on c.slug = i.client
+    order by i.resolved_at desc limit ${RESOLVED_LIMIT}`;
+}
+
 /** Candidates for a filter: open incidents in scope, plus the newest resolved ones when the filter asks for them. */
 async function candidates(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, resolved: boolean): Promise<{ lastChangeId: number; incidents: IncidentDto[] }> {
   const scope = scopeFor(reader, filter.client);
   const open = await openIncidents.snapshot(scope);
   if (!resolved) return open;
-  const rows = await database.rows<IncidentRow>(
-    sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client
-        where i.status = 'resolved' ${scope === null ? sql`` : sql`and i.client = ${anyText(scope)}`}
-        order by i.resolved_at desc limit ${RESOLVED_LIMIT}`,
-  );
+  const rows = await database.rows<IncidentRow>(newestResolved(scope, null));
   return { lastChangeId: open.lastChangeId, incidents: [...open.incidents, ...rows.map(toIncidentDto)] };
 }
 
@@ -279,12 +291,7 @@ export async function handover(database: Database, openIncidents: OpenIncidents,
     list.push({ at: iso(n.at)!, by: n.user_name ?? n.actor, text: n.text });
     notesBy.set(n.incident_id, list);
   }
-  const resolvedRows = await database.rows<IncidentRow>(
-    sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client
-        where i.status = 'resolved' and i.resolved_at >= ${since.toISOString()}::timestamptz
-          ${reader.clients === null ? sql`` : sql`and i.client = ${anyText(reader.clients)}`}
-        order by i.resolved_at desc limit ${RESOLVED_LIMIT}`,
-  );
+  const resolvedRows = await database.rows<IncidentRow>(newestResolved(reader.clients, since));
   return {
     generatedAt: new Date(now).toISOString(),
     since: since.toISOString(),

@@ -58,6 +58,10 @@ export const incidents = pgTable(
     uniqueIndex('incidents_number_key').on(t.number),
     // The wake-up timer looks for due snoozes.
     index('incidents_snoozed_idx').on(t.snoozedUntil).where(sql`snoozed_until is not null`),
+    // Resolved lists, newest first (the queue's resolved state, the lead's handover): all clients, and
+    // per client for a scoped list (see newestResolved in incident-queries.ts).
+    index('incidents_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
+    index('incidents_client_resolved_idx').on(t.client, t.resolvedAt).where(sql`status = 'resolved'`),
   ],
 );
 

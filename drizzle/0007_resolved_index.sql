@@ -1,0 +1,2 @@
+CREATE INDEX "incidents_resolved_idx" ON "incidents" USING btree ("resolved_at") WHERE status = 'resolved';--> statement-breakpoint
+CREATE INDEX "incidents_client_resolved_idx" ON "incidents" USING btree ("client","resolved_at") WHERE status = 'resolved';
