@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { alertSource, footprint, incidentById, person, uniqueAlert, until, type Person } from './console-support.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
-import type { IncidentDetailDto, IncidentListResponse, BulkResult } from '../../src/lib/protocol/console.ts';
+import type { HandoverDto, IncidentDetailDto, IncidentListResponse, BulkResult } from '../../src/lib/protocol/console.ts';
 import { NOTE_MAX_CHARS } from '../../src/lib/protocol/console.ts';
 
 const MISSING = '00000000-0000-4000-8000-00000000abcd';
@@ -336,6 +336,29 @@ describe.each(DATABASES)('incident commands on $name', (database) => {
     expect(limited.total).toBe(3);
     expect((await ana.get('/api/v1/incidents?limit=0')).status).toBe(400);
     expect((await ana.get(`/api/v1/incidents/${MISSING}`)).status).toBe(404);
+  });
+
+  it('resolved lists: a user restricted to some clients gets their clients’ resolved incidents (handover newest first), and no one else’s', async () => {
+    const [north, south, other] = ['rl-north', 'rl-south', 'rl-other'];
+    const rita = await person(server, 'rita@example.com', 'lead', [north, south], 'Rita Restricted');
+    const since = new Date().toISOString();
+    const resolvedInOrder: IncidentDto[] = [];
+    // Alternating clients, so the merged list interleaves them by time.
+    for (const client of [north, south, other, north, south, north]) {
+      const incident = await open(client);
+      expect((await lea.post(`/api/v1/incidents/${incident.id}/resolve`)).status).toBe(200);
+      if (client !== other) resolvedInOrder.push(incident);
+    }
+    const newestFirst = resolvedInOrder.map((i) => i.id).reverse();
+    // The list comes in queue priority order; which ones it holds is what the scope decides.
+    const sorted = (ids: string[]) => [...ids].sort();
+    const listed = (await rita.get<IncidentListResponse>('/api/v1/incidents?state=resolved')).body.incidents;
+    expect(sorted(listed.map((i) => i.id))).toEqual(sorted(newestFirst));
+    const handover = (await rita.get<HandoverDto>(`/api/v1/lead/handover?since=${encodeURIComponent(since)}`)).body;
+    expect(handover.resolvedSince.map((i) => i.id)).toEqual(newestFirst);
+    const oneClient = (await rita.get<IncidentListResponse>(`/api/v1/incidents?state=resolved&client=${south}`)).body.incidents;
+    expect(sorted(oneClient.map((i) => i.id))).toEqual(sorted(resolvedInOrder.filter((i) => i.client === south).map((i) => i.id)));
+    expect((await rita.get<IncidentListResponse>(`/api/v1/incidents?state=resolved&client=${other}`)).body.incidents).toEqual([]);
   });
 
   it('socket commands call the same functions and answer through the ack', async () => {
