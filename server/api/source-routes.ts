@@ -12,15 +12,17 @@ export function sourceRoutes(app: FastifyInstance, { database }: AppContext): vo
   app.get('/api/v1/sources', admin, async () => ({ sources: await listSources(database.db) }));
   app.post('/api/v1/sources', admin, async (request, reply) => {
     const input = parseOrThrow(createSourceRequest, request.body);
-    const created = await addSource(database.db, input);
     const { hmacSecret, ...recorded } = input; // secrets stay out of the audit log
-    await recordAudit(database, database.db, {
-      ...auditBy(actorFromRequest(request)),
-      action: 'source.create',
-      entity: 'source',
-      entityId: created.source.id,
-      detail: { after: { ...recorded, hmacSecret: hmacSecret === undefined ? undefined : '(set)' } },
-    });
+    // The source and its audit row are one transaction: no source without its record.
+    const created = await addSource(database.db, input, (tx, source) =>
+      recordAudit(database, tx, {
+        ...auditBy(actorFromRequest(request)),
+        action: 'source.create',
+        entity: 'source',
+        entityId: source.id,
+        detail: { after: { ...recorded, hmacSecret: hmacSecret === undefined ? undefined : '(set)' } },
+      }),
+    );
     return reply.status(201).send(created);
   });
 }

@@ -17,17 +17,19 @@ export function userRoutes(app: FastifyInstance, { database, realtime, commands 
   app.get('/api/v1/users', admin, async () => ({ users: await listUsers(db) }));
 
   app.post('/api/v1/users', admin, async (request, reply) => {
-    const created = await addUser(db, parseOrThrow(createUserRequest, request.body));
-    const { user } = created;
-    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.create', entity: 'user', entityId: user.id, detail: { after: { email: user.email, name: user.name, role: user.role } } });
+    // Each change and its audit row are one transaction: no change without its record.
+    const created = await addUser(db, parseOrThrow(createUserRequest, request.body), (tx, user) =>
+      recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.create', entity: 'user', entityId: user.id, detail: { after: { email: user.email, name: user.name, role: user.role } } }),
+    );
     return reply.status(201).send(created);
   });
 
   app.patch('/api/v1/users/:id', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const patch = parseOrThrow(updateUserRequest, request.body);
-    const { user, signedOut, renamed } = await updateUser(db, id, patch);
-    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } });
+    const { user, signedOut, renamed } = await updateUser(db, id, patch, (tx, { signedOut }) =>
+      recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } }),
+    );
     if (renamed) await commands.nameChanged({ assigneeId: id });
     if (signedOut) realtime.endUser(user.id, 'revoked');
     return { user };
@@ -35,8 +37,9 @@ export function userRoutes(app: FastifyInstance, { database, realtime, commands 
 
   app.post('/api/v1/users/:id/reset-password', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
-    const result = await resetPassword(db, { id });
-    await recordAudit(database, db, { ...auditBy(actorFromRequest(request)), action: 'user.reset_password', entity: 'user', entityId: id, detail: {} });
+    const result = await resetPassword(db, { id }, undefined, (tx) =>
+      recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.reset_password', entity: 'user', entityId: id, detail: {} }),
+    );
     realtime.endUser(id, 'revoked');
     return result;
   });

@@ -1,5 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.ts';
+import type { AlsoInTransaction, Db } from '../db/database.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { DomainError } from '../errors.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
@@ -39,16 +39,22 @@ export function toSessionUser(row: UserRow): SessionUser {
  * Creates a user. Without a password, generates a one-time one, returned once and never stored in clear;
  * the user must change it after signing in.
  */
-export async function addUser(db: Db, input: CreateUserRequest): Promise<CreatedUserDto> {
+export async function addUser(db: Db, input: CreateUserRequest, also?: AlsoInTransaction<UserDto>): Promise<CreatedUserDto> {
   const oneTime = input.password === undefined ? generatePassword() : undefined;
+  // Hashed before the transaction: argon2 takes ~100 ms, and PGlite's one connection would wait for it.
   const passwordHash = await hashPassword(input.password ?? oneTime!);
-  const inserted = await db
-    .insert(users)
-    .values({ email: input.email, name: input.name, role: input.role, passwordHash, mustChangePassword: !!oneTime })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted.length === 0) throw new DomainError('conflict', `a user with email ${input.email} already exists`, 'email');
-  return { user: toUserDto(inserted[0]), ...(oneTime ? { oneTimePassword: oneTime } : {}) };
+  const user = await db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(users)
+      .values({ email: input.email, name: input.name, role: input.role, passwordHash, mustChangePassword: !!oneTime })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted.length === 0) throw new DomainError('conflict', `a user with email ${input.email} already exists`, 'email');
+    const created = toUserDto(inserted[0]);
+    await also?.(tx, created);
+    return created;
+  });
+  return { user, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
 }
 
 export async function listUsers(db: Db): Promise<UserDto[]> {
@@ -72,24 +78,32 @@ export async function resetPassword(
   db: Db,
   who: { email: string } | { id: string },
   newPassword?: string,
+  also?: AlsoInTransaction<UserDto>,
 ): Promise<{ user: UserDto; oneTimePassword?: string }> {
   const user = 'email' in who ? await findUserByEmail(db, who.email) : (await db.select().from(users).where(eq(users.id, who.id)))[0];
   if (!user) throw 'email' in who ? new DomainError('not_found', `no user with email ${who.email}`, 'email') : new DomainError('not_found', 'no such user');
   const oneTime = newPassword === undefined ? generatePassword() : undefined;
   const passwordHash = await hashPassword(newPassword ?? oneTime!);
-  const [row] = await db.transaction(async (tx) => {
+  const updated = await db.transaction(async (tx) => {
     await tx.delete(sessions).where(eq(sessions.userId, user.id));
-    return tx
+    const [row] = await tx
       .update(users)
       .set({ passwordHash, mustChangePassword: !!oneTime, updatedAt: new Date() })
       .where(eq(users.id, user.id))
       .returning();
+    await also?.(tx, toUserDto(row));
+    return toUserDto(row);
   });
-  return { user: toUserDto(row), ...(oneTime ? { oneTimePassword: oneTime } : {}) };
+  return { user: updated, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
 }
 
 /** Updates name, role or disabled; refuses to leave the system without an active admin. */
-export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
+export async function updateUser(
+  db: Db,
+  id: string,
+  patch: UpdateUserRequest,
+  also?: AlsoInTransaction<{ user: UserDto; signedOut: boolean; renamed: boolean }>,
+): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     if (!current) throw new DomainError('not_found', 'no such user');
@@ -110,7 +124,9 @@ export async function updateUser(db: Db, id: string, patch: UpdateUserRequest): 
     const clientsChanged = patch.clients !== undefined && JSON.stringify(patch.clients) !== JSON.stringify(current.clients);
     const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
     if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
-    return { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
+    const result = { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
+    await also?.(tx, result);
+    return result;
   });
 }
 

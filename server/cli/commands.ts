@@ -76,6 +76,9 @@ export interface CommandHooks {
 /** A command whose arguments are valid; it still needs a database to run. */
 export type PreparedCommand = (database: Database, hooks: CommandHooks) => Promise<CommandResult>;
 
+/** Who the audit log names for what an operator does at the command line. */
+const BY_CLI = { actor: 'cli', actorName: 'CLI', ip: null, userAgent: null } as const;
+
 const ok = (value: unknown, text: string, json: boolean | undefined): CommandResult => ({
   code: 0,
   stdout: (json ? JSON.stringify(value) : text) + '\n',
@@ -103,8 +106,10 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           { email: required(v, 'email'), name: required(v, 'name'), role: required(v, 'role'), password: passwordFromStdin(v) },
           'arguments',
         );
-        return async ({ db }) => {
-          const created = await addUser(db, input);
+        return async (database) => {
+          const created = await addUser(database.db, input, (tx, user) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'user.create', entity: 'user', entityId: user.id, detail: { after: { email: user.email, name: user.name, role: user.role } } }),
+          );
           const text = `Created ${created.user.role} ${created.user.email} (${created.user.id})` + (created.oneTimePassword ? `\nOne-time password (shown once; must be changed at first sign-in): ${created.oneTimePassword}` : '');
           return ok({ id: created.user.id, email: created.user.email, role: created.user.role, ...(created.oneTimePassword ? { oneTimePassword: created.oneTimePassword } : {}) }, text, v.json);
         };
@@ -113,8 +118,10 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         const v = parse(rest, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
         const emailValue = parseOrThrow(emailSchema, required(v, 'email'), 'email');
         const newPassword = passwordFromStdin(v);
-        return async ({ db }, hooks) => {
-          const result = await resetPassword(db, { email: emailValue }, newPassword);
+        return async (database, hooks) => {
+          const result = await resetPassword(database.db, { email: emailValue }, newPassword, (tx, user) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'user.reset_password', entity: 'user', entityId: user.id, detail: {} }),
+          );
           hooks.userRevoked?.(result.user.id);
           const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
           return ok({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
@@ -130,8 +137,10 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
       case 'source add': {
         const v = parse(rest, { name: { type: 'string' }, format: { type: 'string' }, client: { type: 'string' } });
         const input = parseOrThrow(createSourceRequest, { name: required(v, 'name'), format: required(v, 'format'), client: v.client }, 'arguments');
-        return async ({ db }) => {
-          const { source, token } = await addSource(db, input);
+        return async (database) => {
+          const { source, token } = await addSource(database.db, input, (tx, created) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'source.create', entity: 'source', entityId: created.id, detail: { after: input } }),
+          );
           return ok({ id: source.id, token }, `Created ${source.format} source ${source.name} (${source.id})\nToken (shown once, store it in the sender): ${token}`, v.json);
         };
       }
@@ -147,7 +156,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         const input = parseOrThrow(createTeamRequest, { slug: required(v, 'slug'), name: required(v, 'name') }, 'arguments');
         return async (database) => {
           const team = await createTeam(database, input, (tx, created) =>
-            recordAudit(database, tx, { actor: 'cli', actorName: 'CLI', action: 'team.create', entity: 'team', entityId: created.id, detail: { after: created }, ip: null, userAgent: null }),
+            recordAudit(database, tx, { ...BY_CLI, action: 'team.create', entity: 'team', entityId: created.id, detail: { after: created } }),
           );
           return ok({ id: team.id, slug: team.slug, name: team.name }, `Created team ${team.name} (${team.slug}, ${team.id})`, v.json);
         };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { asc } from 'drizzle-orm';
-import type { Db } from '../db/database.ts';
+import type { AlsoInTransaction, Db } from '../db/database.ts';
 import { sources } from '../db/schema/index.ts';
 import type { CreateSourceRequest, SourceDto } from '../../src/lib/protocol/api.ts';
 import { DomainError } from '../errors.ts';
@@ -29,24 +29,29 @@ export function newSourceToken(format: CreateSourceRequest['format']): string {
 }
 
 /** Creates a source and returns its token once; only its hash is stored. */
-export async function addSource(db: Db, input: CreateSourceRequest): Promise<{ source: SourceDto; token: string }> {
+export async function addSource(db: Db, input: CreateSourceRequest, also?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
   const token = newSourceToken(input.format);
-  const inserted = await db
-    .insert(sources)
-    .values({
-      name: input.name,
-      format: input.format,
-      tokenHash: hashToken(token),
-      tokenPrefix: token.slice(0, 8),
-      defaultClient: input.client ?? null,
-      mapping: { clientLabel: input.clientLabel ?? 'client', nodeLabel: input.nodeLabel ?? 'instance', groupBy: input.groupBy ?? [] },
-      rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-      hmacSecret: input.hmacSecret ?? null,
-    })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted.length === 0) throw new DomainError('conflict', `a source named ${input.name} already exists`, 'name');
-  return { source: toDto(inserted[0]), token };
+  const source = await db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(sources)
+      .values({
+        name: input.name,
+        format: input.format,
+        tokenHash: hashToken(token),
+        tokenPrefix: token.slice(0, 8),
+        defaultClient: input.client ?? null,
+        mapping: { clientLabel: input.clientLabel ?? 'client', nodeLabel: input.nodeLabel ?? 'instance', groupBy: input.groupBy ?? [] },
+        rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+        hmacSecret: input.hmacSecret ?? null,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted.length === 0) throw new DomainError('conflict', `a source named ${input.name} already exists`, 'name');
+    const created = toDto(inserted[0]);
+    await also?.(tx, created);
+    return created;
+  });
+  return { source, token };
 }
 
 export async function listSources(db: Db): Promise<SourceDto[]> {

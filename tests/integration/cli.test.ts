@@ -165,6 +165,14 @@ describe('CLI on a PGlite folder', () => {
         expect(rows).toHaveLength(1);
         expect(rows[0].token_hash).toBe(sha256(created.token));
         expect(JSON.stringify(rows)).not.toContain(created.token);
+        // Recorded in the audit log, in the same transaction, as the CLI's doing (never with the token).
+        const audit = await database.rows<{ actor: string; action: string; entity_id: string; detail: unknown }>(
+          sql`select actor, action, entity_id::text, detail from audit_log where entity = 'source'`,
+        );
+        expect(audit).toEqual([expect.objectContaining({ actor: 'cli', action: 'source.create', entity_id: created.id })]);
+        expect(JSON.stringify(audit)).not.toContain(created.token);
+        const users = await database.rows<{ action: string }>(sql`select action from audit_log where entity = 'user' and actor = 'cli'`);
+        expect(users.map((u) => u.action)).toContain('user.create');
       } finally {
         await database.close();
       }

@@ -118,6 +118,29 @@ describe.each(DATABASES)('teams, audit, lead views and preferences on $name', (d
     expect(audit[0]).toMatchObject({ action: 'team.create', actorName: 'CLI' });
   });
 
+  it('no admin change without its audit row: when the audit log cannot be written, the change is not made', async () => {
+    const { database } = server.context;
+    const target = await person(server, 'aud@example.com', 'engineer', null, 'Audrey Before');
+    const stored = sql`select u.name, u.password_hash, (select count(*)::int from sessions s where s.user_id = u.id) as sessions from users u where u.id = ${target.id}::uuid`;
+    const before = await database.rows(stored);
+    await database.rows(sql`create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'audit log unavailable'; end $$`);
+    await database.rows(sql`create trigger refuse_audit before insert on audit_log for each row execute function refuse_audit()`);
+    try {
+      expect((await admin.post('/api/v1/users', { email: 'never@example.com', name: 'Never', role: 'viewer' })).status).toBe(500);
+      expect((await admin.call('PATCH', `/api/v1/users/${target.id}`, { name: 'Audrey After', role: 'viewer' })).status).toBe(500);
+      expect((await admin.post(`/api/v1/users/${target.id}/reset-password`)).status).toBe(500);
+      expect((await admin.post('/api/v1/sources', { name: 'never-source', format: 'generic' })).status).toBe(500);
+    } finally {
+      await database.rows(sql`drop trigger refuse_audit on audit_log`);
+      await database.rows(sql`drop function refuse_audit()`);
+    }
+    expect(await database.rows(sql`select id from users where email = 'never@example.com'`)).toEqual([]);
+    expect(await database.rows(sql`select id from sources where name = 'never-source'`)).toEqual([]);
+    // Same name, role, password and sessions: still signed in, as before.
+    expect(await database.rows(stored)).toEqual(before);
+    expect((await target.get('/api/v1/session')).status).toBe(200);
+  });
+
   it('a refused command leaves no audit row', async () => {
     const [incident] = await fire([uniqueAlert('acme')]);
     await ana.post(`/api/v1/incidents/${incident.id}/resolve`);
