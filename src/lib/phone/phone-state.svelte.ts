@@ -78,7 +78,7 @@ export class PhoneState {
 
   /** Why the server refused the live incidents, while none came yet (what is shown is the stored list, or nothing). */
   get refusal(): FeedRefusal | null {
-    return this.#live && !this.#live.ready ? this.#live.refusal : null;
+    return this.#live?.refusal ?? null;
   }
 
   /** False until we know whether anything was stored (avoids flashing "nothing known"). */

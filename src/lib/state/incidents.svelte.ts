@@ -92,9 +92,12 @@ export class IncidentsState {
   get ready(): boolean {
     return this.#ready;
   }
-  /** Why the server refused the subscription, until a snapshot comes (an `internal` one is asked again by itself). */
+  /**
+   * Why the server refused the subscription, while no snapshot has come: what every screen shows instead of
+   * an empty list (an `internal` refusal is asked again by itself).
+   */
   get refusal(): FeedRefusal | null {
-    return this.#refusal;
+    return this.#ready ? null : this.#refusal;
   }
   /** How many times a gap forced a fresh snapshot (shown in diagnostics, used by tests). */
   get resyncs(): number {

@@ -121,9 +121,9 @@ export class WallFeed {
   get ready(): boolean {
     return this.#ready;
   }
-  /** Why the server refused the subscription, until a snapshot comes (asked again by itself, with backoff). */
+  /** Why the server refused the subscription, while no snapshot has come (asked again by itself, with backoff). */
   get refusal(): FeedRefusal | null {
-    return this.#refusal;
+    return this.#ready ? null : this.#refusal;
   }
   /** Open incidents of the wall's clients, most urgent first (snoozed ones included: the map shows them). */
   get incidents(): IncidentDto[] {
