@@ -16,21 +16,19 @@ const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 
+// BlockList checks an IPv4-mapped IPv6 address (::ffff:10.0.0.1, ::ffff:a00:1) against the IPv4 rules too.
 function isLoopbackAddress(address: string, family: number): boolean {
   return LOOPBACK.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function isPrivateAddress(address: string, family: number): boolean {
-  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is checked as the IPv4 address it carries.
-  const mapped = family === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
-  if (mapped) return PRIVATE.check(mapped, 'ipv4') || LOOPBACK.check(mapped, 'ipv4');
   return PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function isLoopbackHost(hostname: string): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
   const family = isIP(hostname);
-  return family !== 0 && LOOPBACK.check(hostname, family === 4 ? 'ipv4' : 'ipv6');
+  return family !== 0 && isLoopbackAddress(hostname, family);
 }
 
 /**
@@ -54,7 +52,7 @@ export function checkPushEndpoint(endpoint: string, options: { allowLoopback: bo
     return url;
   }
   const family = isIP(hostname);
-  if (family !== 0 && PRIVATE.check(hostname, family === 4 ? 'ipv4' : 'ipv6')) throw refuse('must not point at a private network address');
+  if (family !== 0 && isPrivateAddress(hostname, family)) throw refuse('must not point at a private network address');
   return url;
 }
 

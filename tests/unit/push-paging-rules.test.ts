@@ -96,7 +96,7 @@ describe('push endpoints and settings', () => {
     expect(ok('https://fcm.googleapis.com/fcm/send/abc')).not.toThrow();
     expect(ok('https://web.push.apple.com/QGx')).not.toThrow();
     expect(ok('http://fcm.googleapis.com/fcm/send/abc')).toThrow(/https/);
-    for (const inside of ['https://localhost/x', 'https://127.0.0.1:8443/x', 'https://[::1]/x', 'https://10.0.0.5/x', 'https://192.168.1.2/x', 'https://169.254.169.254/latest', 'https://[fd00::1]/x']) {
+    for (const inside of ['https://localhost/x', 'https://127.0.0.1:8443/x', 'https://[::1]/x', 'https://10.0.0.5/x', 'https://192.168.1.2/x', 'https://169.254.169.254/latest', 'https://[fd00::1]/x', 'https://[::ffff:10.0.0.5]/x']) {
       expect(ok(inside), inside).toThrow();
     }
     expect(ok('https://127.0.0.1:8443/x', true)).not.toThrow();
