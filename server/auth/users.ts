@@ -39,7 +39,7 @@ export function toSessionUser(row: UserRow): SessionUser {
  * Creates a user. Without a password, generates a one-time one, returned once and never stored in clear;
  * the user must change it after signing in.
  */
-export async function addUser(db: Db, input: CreateUserRequest, also?: AlsoInTransaction<UserDto>): Promise<CreatedUserDto> {
+export async function addUser(db: Db, input: CreateUserRequest, afterward?: AlsoInTransaction<UserDto>): Promise<CreatedUserDto> {
   const oneTime = input.password === undefined ? generatePassword() : undefined;
   // Hashed before the transaction: argon2 takes ~100 ms, and PGlite's one connection would wait for it.
   const passwordHash = await hashPassword(input.password ?? oneTime!);
@@ -51,7 +51,7 @@ export async function addUser(db: Db, input: CreateUserRequest, also?: AlsoInTra
       .returning();
     if (inserted.length === 0) throw new DomainError('conflict', `a user with email ${input.email} already exists`, 'email');
     const created = toUserDto(inserted[0]);
-    await also?.(tx, created);
+    await afterward?.(tx, created);
     return created;
   });
   return { user, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
@@ -78,7 +78,7 @@ export async function resetPassword(
   db: Db,
   who: { email: string } | { id: string },
   newPassword?: string,
-  also?: AlsoInTransaction<UserDto>,
+  afterward?: AlsoInTransaction<UserDto>,
 ): Promise<{ user: UserDto; oneTimePassword?: string }> {
   const user = 'email' in who ? await findUserByEmail(db, who.email) : (await db.select().from(users).where(eq(users.id, who.id)))[0];
   if (!user) throw 'email' in who ? new DomainError('not_found', `no user with email ${who.email}`, 'email') : new DomainError('not_found', 'no such user');
@@ -91,7 +91,7 @@ export async function resetPassword(
       .set({ passwordHash, mustChangePassword: !!oneTime, updatedAt: new Date() })
       .where(eq(users.id, user.id))
       .returning();
-    await also?.(tx, toUserDto(row));
+    await afterward?.(tx, toUserDto(row));
     return toUserDto(row);
   });
   return { user: updated, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
@@ -102,7 +102,7 @@ export async function updateUser(
   db: Db,
   id: string,
   patch: UpdateUserRequest,
-  also?: AlsoInTransaction<{ user: UserDto; signedOut: boolean; renamed: boolean }>,
+  afterward?: AlsoInTransaction<{ user: UserDto; signedOut: boolean; renamed: boolean }>,
 ): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
@@ -125,7 +125,7 @@ export async function updateUser(
     const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
     if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
     const result = { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
-    await also?.(tx, result);
+    await afterward?.(tx, result);
     return result;
   });
 }

@@ -15,7 +15,7 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction handle has the same query API as the database. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** More to write in the same transaction as a change (its audit row): the change stands only if this does too. */
+/** `afterward`: more to write in the same transaction as a change (its audit row); the change stands only if this does too. */
 export type AlsoInTransaction<T> = (tx: Tx, written: T) => Promise<unknown>;
 
 const migrationsFolder = path.join(import.meta.dirname, '..', '..', 'drizzle');

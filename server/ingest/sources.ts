@@ -29,7 +29,7 @@ export function newSourceToken(format: CreateSourceRequest['format']): string {
 }
 
 /** Creates a source and returns its token once; only its hash is stored. */
-export async function addSource(db: Db, input: CreateSourceRequest, also?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
+export async function addSource(db: Db, input: CreateSourceRequest, afterward?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
   const token = newSourceToken(input.format);
   const source = await db.transaction(async (tx) => {
     const inserted = await tx
@@ -48,7 +48,7 @@ export async function addSource(db: Db, input: CreateSourceRequest, also?: AlsoI
       .returning();
     if (inserted.length === 0) throw new DomainError('conflict', `a source named ${input.name} already exists`, 'name');
     const created = toDto(inserted[0]);
-    await also?.(tx, created);
+    await afterward?.(tx, created);
     return created;
   });
   return { source, token };

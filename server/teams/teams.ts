@@ -1,6 +1,6 @@
 /** Teams incidents can be assigned to, and who belongs to them. Admins change them; everyone may read them. */
 import { sql } from 'drizzle-orm';
-import type { Database, Tx } from '../db/database.ts';
+import type { AlsoInTransaction, Database, Tx } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { CreateTeamRequest, TeamDto, TeamMemberDto, UpdateTeamRequest, AssignableUserDto } from '../../src/lib/protocol/console.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
@@ -63,7 +63,7 @@ async function setMembers(database: Database, tx: Tx, teamId: string, memberIds:
 }
 
 /** Creates a team (slug unique) with its members. `afterward` runs in the same transaction (the audit row). */
-export async function createTeam(database: Database, input: CreateTeamRequest, afterward: (tx: Tx, team: TeamDto) => Promise<void>): Promise<TeamDto> {
+export async function createTeam(database: Database, input: CreateTeamRequest, afterward: AlsoInTransaction<TeamDto>): Promise<TeamDto> {
   return database.db.transaction(async (tx) => {
     const [row] = await database.rows<{ id: string }>(
       sql`insert into teams (slug, name) values (${input.slug}, ${input.name}) on conflict (slug) do nothing returning id`,
@@ -100,7 +100,7 @@ export async function updateTeam(
   });
 }
 
-export async function addMember(database: Database, teamId: string, userId: string, afterward: (tx: Tx, team: TeamDto) => Promise<void>): Promise<TeamDto> {
+export async function addMember(database: Database, teamId: string, userId: string, afterward: AlsoInTransaction<TeamDto>): Promise<TeamDto> {
   return database.db.transaction(async (tx) => {
     await getTeam(database, teamId, tx);
     const [user] = await database.rows<{ id: string }>(sql`select id from users where id = ${userId}::uuid`, tx);
@@ -112,7 +112,7 @@ export async function addMember(database: Database, teamId: string, userId: stri
   });
 }
 
-export async function removeMember(database: Database, teamId: string, userId: string, afterward: (tx: Tx, team: TeamDto) => Promise<void>): Promise<TeamDto> {
+export async function removeMember(database: Database, teamId: string, userId: string, afterward: AlsoInTransaction<TeamDto>): Promise<TeamDto> {
   return database.db.transaction(async (tx) => {
     await getTeam(database, teamId, tx);
     const gone = await database.rows(sql`delete from team_members where team_id = ${teamId}::uuid and user_id = ${userId}::uuid returning user_id`, tx);
@@ -127,7 +127,7 @@ export async function removeMember(database: Database, teamId: string, userId: s
  * Deletes a team. A team that holds open incidents is refused (reassign them first: the queue must
  * not show a holder that no longer exists); resolved incidents forget it.
  */
-export async function deleteTeam(database: Database, id: string, afterward: (tx: Tx, team: TeamDto) => Promise<void>): Promise<void> {
+export async function deleteTeam(database: Database, id: string, afterward: AlsoInTransaction<TeamDto>): Promise<void> {
   await database.db.transaction(async (tx) => {
     const team = await getTeam(database, id, tx);
     if (team.openIncidents > 0) {
