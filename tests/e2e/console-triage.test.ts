@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
@@ -149,12 +149,7 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
   });
 
   it('when the server cannot read the incidents, the queue says so, and shows them once it can', async () => {
-    // The server's copy of the open incidents fails as a database that went away would make it fail.
-    const open = server.context.openIncidents;
-    const failing = async (): Promise<never> => {
-      throw new Error('injected: the database cannot be reached');
-    };
-    Object.assign(open, { snapshot: failing });
+    const restore = failOpenIncidentReads(server);
     try {
       const viewer = await signedIn('viewer');
       const refused = viewer.page.getByTestId('incident-list-refused');
@@ -166,25 +161,20 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
       await refused.waitFor();
       await expect(refused.innerText()).resolves.toContain('Trying again');
 
-      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      restore(); // the database is back
       await row(viewer.page, 3).waitFor({ timeout: 10_000 });
       expect(await refused.count()).toBe(0);
       await viewer.context.close();
     } finally {
-      Reflect.deleteProperty(open, 'snapshot');
+      restore();
     }
   });
 
   it('when the server cannot read the incidents, the lead view and an incident page say so, and fill in once it can', async () => {
     const lead = await signedIn('lead', '/lead');
     const id = await lead.page.getByTestId('lead-incident').first().getAttribute('data-incident');
-    // As above: the server's copy of the open incidents fails, for the feed and the lead's overview alike.
-    const open = server.context.openIncidents;
-    Object.assign(open, {
-      snapshot: async (): Promise<never> => {
-        throw new Error('injected: the database cannot be reached');
-      },
-    });
+    // For the feed and the lead's overview alike.
+    const restore = failOpenIncidentReads(server);
     try {
       // The incident itself comes over REST; its page says it is not following live changes.
       await lead.page.goto(`${server.url}/incident/${id}`);
@@ -202,13 +192,13 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
       expect(await lead.page.getByTestId('workload').count()).toBe(0);
       await screenshot(lead.page, 'console-lead-refused');
 
-      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      restore(); // the database is back
       await lead.page.getByTestId('workload').waitFor({ timeout: 10_000 });
       await lead.page.locator('[data-testid="lead-incident"]', { hasText: '#3' }).first().waitFor();
       expect(await refused.count()).toBe(0);
       await lead.context.close();
     } finally {
-      Reflect.deleteProperty(open, 'snapshot');
+      restore();
     }
   });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { sql } from 'drizzle-orm';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import { until } from '../helpers/until.ts';
 import { addSource } from '../../server/ingest/sources.ts';
@@ -301,13 +301,7 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
   });
 
   it('when the server cannot read the incidents, says so instead of looking calm, and shows them once it can', async () => {
-    // The server's copy of the open incidents fails as a database that went away would make it fail.
-    const open = server.context.openIncidents;
-    Object.assign(open, {
-      snapshot: async (): Promise<never> => {
-        throw new Error('injected: the database cannot be reached');
-      },
-    });
+    const restore = failOpenIncidentReads(server);
     const refused = page.getByTestId('phone-refused');
     const cards = page.locator('[data-testid="phone-incident"]');
     try {
@@ -335,7 +329,7 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
       expect(await page.getByTestId('section-waiting').count()).toBe(0);
       expect(await page.getByText('Nothing assigned to you.').count()).toBe(0);
 
-      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      restore(); // the database is back
       // Nothing is stored, so these cards came live, by the phone's own retry.
       await cards.first().waitFor({ timeout: 10_000 });
       await page.locator('[data-testid="phone-connection"][data-status="live"]').waitFor();
@@ -343,7 +337,7 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
       const unexpected = errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|WebSocket|socket\.io|net::/.test(e));
       expect(unexpected).toEqual([]);
     } finally {
-      Reflect.deleteProperty(open, 'snapshot');
+      restore();
     }
   });
 });

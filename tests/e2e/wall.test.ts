@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
@@ -182,13 +182,7 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
   });
 
   it('the /map page and a wall screen say when the server cannot read the incidents (every node would look fine), and recover', async () => {
-    // The server's copy of the open incidents fails as a database that went away would make it fail.
-    const open = server.context.openIncidents;
-    Object.assign(open, {
-      snapshot: async (): Promise<never> => {
-        throw new Error('injected: the database cannot be reached');
-      },
-    });
+    const restore = failOpenIncidentReads(server);
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     try {
       const page = await context.newPage();
@@ -211,11 +205,11 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await wallRefused.waitFor({ timeout: 15_000 });
       await expect(wallRefused.innerText()).resolves.toContain('Could not read the incidents');
 
-      Reflect.deleteProperty(open, 'snapshot'); // the database is back
+      restore(); // the database is back
       await refused.waitFor({ state: 'detached', timeout: 10_000 });
       await wallRefused.waitFor({ state: 'detached', timeout: 30_000 }); // the wall asks again with backoff
     } finally {
-      Reflect.deleteProperty(open, 'snapshot');
+      restore();
       await context.close();
     }
   });

@@ -85,3 +85,17 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Makes the server's copy of the open incidents fail to read, as a database that went away would: every
+ * subscription and queue read is refused. Returns the undo (the database is back); calling it twice is fine.
+ */
+export function failOpenIncidentReads(server: TestServer): () => void {
+  const open = server.context.openIncidents;
+  Object.assign(open, {
+    snapshot: async (): Promise<never> => {
+      throw new Error('injected: the database cannot be reached');
+    },
+  });
+  return () => Reflect.deleteProperty(open, 'snapshot');
+}

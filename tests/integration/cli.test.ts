@@ -2,37 +2,14 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { openDatabase } from '../../server/db/database.ts';
-
-const ROOT = path.join(import.meta.dirname, '..', '..');
-const CLI = path.join(ROOT, 'server', 'cli.ts');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliResult } from '../helpers/cli.ts';
 
 /** Runs the real CLI as a child process, as an operator would: its own environment, optional stdin. */
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'WATCHFLOOR_DATA', 'PORT', 'LOG_LEVEL'].includes(key)),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const cli = (args: string[], env: Record<string, string>, stdin?: string) => runCli(args, env, { stdin });
 
 function json<T>(result: CliResult): T {
   expect(result.stderr, result.stderr).toBe('');

@@ -2,7 +2,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { io as connect, type Socket } from 'socket.io-client';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
@@ -11,23 +10,9 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/p
 import { decodeSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
+import { runCli } from '../helpers/cli.ts';
 import { anyText } from '../../server/db/sql-values.ts';
 
-const CLI = path.join(import.meta.dirname, '..', '..', 'server', 'cli.ts');
-
-/** Runs the real CLI as an operator would, in its own process, with its own environment. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'WATCHFLOOR_DATA', 'PORT', 'LOG_LEVEL'].includes(key)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A screen as the app is one: a subscribed socket feeding the app's own reducer; it never resubscribes. */
 async function subscribedScreen(url: string, cookie: string) {
@@ -111,7 +96,7 @@ describe('the demo estate (npm start on an empty embedded database)', () => {
     // The seeding half fails, after the deleting half ran in the same transaction.
     await database.rows(sql`create function refuse_insert() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`);
     await database.rows(sql`create trigger refuse_sources before insert on sources for each row execute function refuse_insert()`);
-    const result = await cli(['demo', 'reset', '--json'], { WATCHFLOOR_DATA: dataDir }).finally(async () => {
+    const result = await runCli(['demo', 'reset', '--json'], { WATCHFLOOR_DATA: dataDir }).finally(async () => {
       await database.rows(sql`drop trigger refuse_sources on sources`);
       await database.rows(sql`drop function refuse_insert()`);
     });
@@ -130,7 +115,7 @@ describe('the demo estate (npm start on an empty embedded database)', () => {
     try {
       await until(() => screen.state.incidents.size > 0, 'the screen to show demo incidents');
       const shown = [...screen.state.incidents.keys()];
-      const result = await cli(['demo', 'reset', '--json'], { WATCHFLOOR_DATA: dataDir });
+      const result = await runCli(['demo', 'reset', '--json'], { WATCHFLOOR_DATA: dataDir });
       expect(result, result.stderr).toMatchObject({ code: 0 });
       const left = await server.context.database.rows<{ id: string }>(sql`select id::text from incidents where id::text = ${anyText(shown)}`);
       expect(left).toEqual([]);
@@ -179,7 +164,7 @@ describe.skipIf(!postgres)('the demo on Postgres, reset by the CLI on its own (n
       const rows = await server.context.database.rows<{ id: string }>(sql`select id::text from incidents where status <> 'resolved'`);
       return rows.length > 0 && rows.map((r) => r.id);
     });
-    const result = await cli(['demo', 'reset', '--json'], { DATABASE_URL: url, WATCHFLOOR_DATA: unusedFolder });
+    const result = await runCli(['demo', 'reset', '--json'], { DATABASE_URL: url, WATCHFLOOR_DATA: unusedFolder });
     expect(result, result.stderr).toMatchObject({ code: 0 });
     const latest = await server.context.database.rows<{ id: string; status: string }>(
       sql`select distinct on (c.entity_id) c.entity_id as id, c.data->>'status' as status from changes c

@@ -2,7 +2,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { io as connect, type Socket } from 'socket.io-client';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
@@ -14,23 +13,9 @@ import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
+import { runCli } from '../helpers/cli.ts';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
-const CLI = path.join(ROOT, 'server', 'cli.ts');
-
-function cli(args: string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'WATCHFLOOR_DATA', 'PORT', 'LOG_LEVEL'].includes(k)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end('');
-  });
-}
+const cli = (args: string[], env: Record<string, string>, cwd?: string) => runCli(args, env, { cwd });
 
 const GOOD_CSV = [
   'record,client,name,site,kind,parent,from,to,capacity_mbps,utilisation,timezone,uptime_target,location,labels',
