@@ -20,6 +20,7 @@ import { ensureFirstAdmin } from './auth/first-admin.ts';
 import { startAdminSocket, type AdminSocket } from './cli/admin-socket.ts';
 import { pruneExpiredSessions } from './auth/sessions.ts';
 import { ChangeWriter } from './engine/change-writer.ts';
+import { viewerOf } from './incidents/incident-queries.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
 import { OpenIncidents } from './realtime/open-incidents.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
@@ -57,7 +58,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const app = await createHttp(config, metrics);
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
     const openIncidents = new OpenIncidents(database);
-    const feed = new IncidentFeed({ realtime, openIncidents, coalesceMs: config.coalesceMs, log: app.log });
+    const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, config.push, app.log);
     // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
     // read it), then the screens and the phones.

@@ -4,6 +4,6 @@ import { checkSessionEarly } from '$lib/state/session.svelte.ts';
 
 /** Runs once as the app starts, before the first page's code loads. */
 export const init: ClientInit = () => {
-  openFirstConnection(location.pathname);
+  openFirstConnection(location.pathname, location.search, window.innerHeight);
   checkSessionEarly();
 };

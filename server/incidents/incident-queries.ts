@@ -45,7 +45,8 @@ export interface Reader {
   clients: string[] | null;
 }
 
-async function viewerOf(database: Database, reader: Reader): Promise<FilterViewer> {
+/** The reader as a filter sees them: `me` is their id, `mine` their teams. */
+export async function viewerOf(database: Database, reader: Pick<Reader, 'userId'>): Promise<FilterViewer> {
   const rows = await database.rows<{ team_id: string }>(sql`select team_id from team_members where user_id = ${reader.userId}::uuid`);
   return { id: reader.userId, teamIds: rows.map((r) => r.team_id) };
 }

@@ -1,11 +1,35 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
-import { encodeSnapshot, type FeedMode, type IncidentDelta } from '../../src/lib/protocol/incidents.ts';
+import { encodeSnapshot, HEAD_ROWS_MAX, incidentToRow, type FeedMode, type HeadRequest, type IncidentDelta, type IncidentHeadFrame, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { parseFilter, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
+import { queueHead } from '../../src/lib/domain/queue-head.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
 import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 
 type SubscribeReply = Parameters<Ack<{ lastChangeId: number }>>[0];
+
+/** A filter in a URL is short; this bounds what a crafted one costs. */
+const HEAD_FILTER_MAX = 2000;
+
+function isHeadRequest(head: unknown): head is HeadRequest {
+  if (typeof head !== 'object' || head === null) return false;
+  const { filter, rows } = head as { filter?: unknown; rows?: unknown };
+  return typeof filter === 'string' && filter.length <= HEAD_FILTER_MAX && Number.isInteger(rows) && (rows as number) >= 1 && (rows as number) <= HEAD_ROWS_MAX;
+}
+
+/** The top of the queue `request` describes, from the snapshot about to be sent. */
+function headOf(snapshot: IncidentSnapshot, request: HeadRequest, filter: IncidentFilter, viewer: FilterViewer): IncidentHeadFrame {
+  const head = queueHead(snapshot.incidents, filter, viewer, Date.now(), request.rows);
+  return {
+    lastChangeId: snapshot.lastChangeId,
+    filter: request.filter,
+    rows: head.first.map(incidentToRow),
+    matching: head.matching,
+    open: snapshot.incidents.length,
+    counts: head.counts,
+  };
+}
 
 interface RoomChain {
   mode: FeedMode;
@@ -26,13 +50,22 @@ interface RoomChain {
 export class IncidentFeed {
   readonly #realtime: RealtimeServer;
   readonly #open: OpenIncidents;
+  readonly #viewerOf: (userId: string) => Promise<FilterViewer>;
   readonly #coalesceMs: number;
   readonly #log: FastifyBaseLogger;
   readonly #chains = new Map<string, RoomChain>();
 
-  constructor(options: { realtime: RealtimeServer; openIncidents: OpenIncidents; coalesceMs: number; log: FastifyBaseLogger }) {
+  constructor(options: {
+    realtime: RealtimeServer;
+    openIncidents: OpenIncidents;
+    /** Who a person is to a filter (`assignee=me`, `team=mine`), for the head of their queue. */
+    viewerOf: (userId: string) => Promise<FilterViewer>;
+    coalesceMs: number;
+    log: FastifyBaseLogger;
+  }) {
     this.#realtime = options.realtime;
     this.#open = options.openIncidents;
+    this.#viewerOf = options.viewerOf;
     this.#coalesceMs = options.coalesceMs;
     this.#log = options.log;
     this.#realtime.io.on('connection', (socket) => this.#attach(socket));
@@ -62,12 +95,15 @@ export class IncidentFeed {
   }
 
   async #subscribe(socket: WatchfloorSocket, request: unknown): Promise<SubscribeReply> {
-    const { mode, scope } = (typeof request === 'object' && request !== null ? request : {}) as { mode?: unknown; scope?: unknown };
+    const { mode, scope, head } = (typeof request === 'object' && request !== null ? request : {}) as { mode?: unknown; scope?: unknown; head?: unknown };
     // scope must be an object: a string or array scope used to subscribe to every client
     const scopeOk = typeof scope === 'object' && scope !== null && !Array.isArray(scope);
     const client = scopeOk ? ((scope as { client?: unknown }).client ?? null) : null;
     if (!scopeOk || (mode !== 'console' && mode !== 'screen') || (client !== null && (typeof client !== 'string' || client.length === 0 || client.length > 64))) {
       return { ok: false, code: 'validation_failed', message: 'subscribe needs { scope: { client? }, mode: "console" | "screen" }' };
+    }
+    if (head !== undefined && !isHeadRequest(head)) {
+      return { ok: false, code: 'validation_failed', message: `head needs { filter: a query string of at most ${HEAD_FILTER_MAX} characters, rows: 1…${HEAD_ROWS_MAX} }` };
     }
     // A socket restricted to some clients (a user's scope, a wall's) subscribes within them only; its room is
     // keyed by the set it covers, so it never receives another client's incidents.
@@ -82,7 +118,12 @@ export class IncidentFeed {
     await socket.join(room);
     this.#chain(room, mode, clients).lastMemberAt = Date.now();
     try {
+      const filter = head && socket.data.userId ? parseFilter(new URLSearchParams(head.filter)) : null;
+      // Teams are read only for a filter that names "mine".
+      const viewer = filter ? (filter.team === 'mine' ? await this.#viewerOf(socket.data.userId) : { id: socket.data.userId, teamIds: [] }) : null;
       const snapshot = await this.#open.snapshot(clients);
+      // The head and the snapshot leave together: no delta can come between them.
+      if (head && filter && viewer) socket.emit('incidents:head', headOf(snapshot, head, filter, viewer));
       socket.emit('incidents:snapshot', encodeSnapshot(snapshot));
       return { ok: true, data: { lastChangeId: snapshot.lastChangeId } };
     } catch (error) {

@@ -5,7 +5,9 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import { decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeHead, decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentHead, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { compareIncidents } from '../../src/lib/domain/priority.ts';
+import type { IncidentListResponse } from '../../src/lib/protocol/console.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
 
@@ -25,6 +27,9 @@ function alertmanager(alerts: Omit<TestAlert, 'summary'>[]): string {
 class FeedClient {
   readonly socket: ClientSocket;
   snapshots: IncidentSnapshot[] = [];
+  heads: IncidentHead[] = [];
+  /** The order heads and snapshots arrived in. */
+  arrivals: ('head' | 'snapshot')[] = [];
   deltas: IncidentDelta[] = [];
   state: SyncState = emptySync();
   resyncs: string[] = [];
@@ -36,7 +41,12 @@ class FeedClient {
   /** `auth`: what the handshake carries (`HandshakeAuth`: a subscription to start at once). */
   constructor(url: string, cookie: string, auth: HandshakeAuth = {}) {
     this.socket = connect(url, { auth, extraHeaders: { cookie }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
+    this.socket.on('incidents:head', (frame) => {
+      this.heads.push(decodeHead(frame));
+      this.arrivals.push('head');
+    });
     this.socket.on('incidents:snapshot', (frame) => {
+      this.arrivals.push('snapshot');
       const snapshot = decodeSnapshot(frame);
       this.snapshots.push(snapshot);
       const result = applySnapshot(this.state, snapshot);
@@ -192,6 +202,43 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     }
   });
 
+  it('a console that asks for the head of its queue gets it before the snapshot: the first rows for its filter, how many match, and the counts the REST list gives', async () => {
+    const severities = ['critical', 'warning', 'high', 'critical', 'info', 'high', 'critical'];
+    await send(alertmanagerBody(severities.map((severity, i) => ({ name: `Head${i}`, client: 'hd-a', instance: `n${i}`, severity, summary: `head ${i}` }))));
+    await send(alertmanager([{ name: 'HeadElsewhere', client: 'hd-b', instance: 'a', severity: 'critical' }]));
+    const filter = 'client=hd-a&severity=critical,high';
+    const c = await client({ feed: { scope: {}, mode: 'console', head: { filter, rows: 3 } } });
+    await until(() => c.snapshots.length === 1, 'the snapshot');
+    expect(c.arrivals).toEqual(['head', 'snapshot']);
+    const [head] = c.heads;
+    const snapshot = c.snapshots[0];
+    expect(head.lastChangeId).toBe(snapshot.lastChangeId);
+    expect(head.filter).toBe(filter);
+    expect(head.open).toBe(snapshot.incidents.length);
+    const wanted = snapshot.incidents.filter((i) => i.client === 'hd-a' && (i.severity === 'critical' || i.severity === 'high')).sort(compareIncidents);
+    expect(head.matching).toBe(5);
+    expect(head.first).toEqual(wanted.slice(0, 3));
+    expect(head.first.map((i) => i.severity)).toEqual(['critical', 'critical', 'critical']);
+    // The chips' counts agree with the REST list's, computed there on its own.
+    const list = (await (await fetch(`${server.url}/api/v1/incidents?${filter}`, { headers: { cookie } })).json()) as IncidentListResponse;
+    expect(list.total).toBe(head.matching);
+    expect(head.counts.severity).toEqual(list.counts.severity);
+    expect(head.counts.state).toEqual({ triggered: list.counts.state.triggered, acknowledged: list.counts.state.acknowledged, snoozed: list.counts.state.snoozed });
+
+    // Someone restricted to hd-b asking for everything gets a head of hd-b only.
+    const restricted = await server.addUser('restricted-head@example.com', 'viewer');
+    await server.context.database.rows(sql`update users set clients = '{hd-b}' where id = ${restricted.id}::uuid`);
+    const theirs = await client({ feed: { scope: {}, mode: 'console', head: { filter: '', rows: 50 } } }, await server.signIn(restricted.email, restricted.password));
+    await until(() => theirs.snapshots.length === 1, 'their snapshot');
+    expect(theirs.heads[0].first.map((i) => i.summary)).toEqual(['HeadElsewhere for hd-b']);
+    expect([theirs.heads[0].open, theirs.heads[0].matching]).toEqual([1, 1]);
+
+    // Without asking for a head, none comes.
+    const plain = await client({ feed: { scope: {}, mode: 'console' } });
+    await until(() => plain.snapshots.length === 1, 'the plain snapshot');
+    expect(plain.heads).toEqual([]);
+  });
+
   it('screen: a burst of 50 commits arrives as far fewer coalesced deltas, ending in the right state', async () => {
     const screen = await client();
     const consoleClient = await client();
@@ -321,6 +368,13 @@ describe.each(DATABASES)('live feed on $name', (database) => {
       { mode: ['console'] },
       { mode: 'console', scope: { client: { $ne: null } } },
       { mode: 'console', scope: 'acme' },
+      { mode: 'console', scope: {}, head: 'severity=critical' },
+      { mode: 'console', scope: {}, head: { filter: 'severity=critical' } },
+      { mode: 'console', scope: {}, head: { filter: 'q=x', rows: 0 } },
+      { mode: 'console', scope: {}, head: { filter: 'q=x', rows: 1.5 } },
+      { mode: 'console', scope: {}, head: { filter: 'q=x', rows: 100_000 } },
+      { mode: 'console', scope: {}, head: { filter: 'q='.padEnd(5000, 'x'), rows: 10 } },
+      { mode: 'console', scope: {}, head: { filter: ['severity=critical'], rows: 10 } },
       { __proto__: { mode: 'console' } },
       JSON.parse('{"__proto__": {"mode": "console"}}'),
     ];

@@ -1,14 +1,6 @@
-import type { Severity } from '$lib/domain/severity.ts';
-import {
-  DEFAULT_QUEUE_STATES,
-  emptyFilter,
-  matchesFilter,
-  queueStateOf,
-  type FilterViewer,
-  type IncidentFilter,
-  type QueueState,
-} from '$lib/domain/incident-filter.ts';
-import type { IncidentDto } from '$lib/protocol/incidents.ts';
+import { emptyFilter, matchesFilter, queueStateOf, serialiseFilter, type FilterViewer, type IncidentFilter } from '$lib/domain/incident-filter.ts';
+import { queueCounts, type QueueCounts } from '$lib/domain/queue-head.ts';
+import type { IncidentDto, IncidentHead } from '$lib/protocol/incidents.ts';
 import type { IncidentsApplied } from '$lib/state/incidents.svelte.ts';
 import type { FeedRefusal } from '$lib/protocol/events.ts';
 
@@ -19,16 +11,11 @@ export const FLASH_MS = 2000;
 export interface QueueSource {
   readonly incidents: IncidentDto[];
   readonly ready: boolean;
+  /** The top of the queue the server sent ahead of the snapshot, until the snapshot is in. */
+  readonly head: IncidentHead | null;
   /** Why the incidents could not be loaded, if they could not. */
   readonly refusal: FeedRefusal | null;
   onApplied(listener: (applied: IncidentsApplied) => void): () => void;
-}
-
-export interface QueueCounts {
-  /** Incidents matching every filter except state, per state. */
-  state: Record<Exclude<QueueState, 'resolved'>, number>;
-  /** Incidents matching every filter except severity, per severity. */
-  severity: Record<Severity, number>;
 }
 
 /**
@@ -97,13 +84,32 @@ export class QueueView {
     return this.#source.incidents;
   }
 
+  /** The server's head while the snapshot is on its way, if it was computed for this filter. */
+  readonly #head = $derived.by(() => {
+    const head = this.#source.head;
+    return head !== null && head.filter === serialiseFilter(this.#filter) ? head : null;
+  });
+  /** True once the rows and counts shown are the real ones: the snapshot's, or the head's ahead of it. */
+  get counted(): boolean {
+    return this.#source.ready || this.#head !== null;
+  }
+  /** How many incidents the filter lets through (more than {@link shown} holds while only the head is in). */
+  get shownCount(): number {
+    return this.#head?.matching ?? this.#shown.length;
+  }
+  /** How many incidents are open in scope. */
+  get openCount(): number {
+    return this.#head?.open ?? this.#source.incidents.length;
+  }
+
   readonly #shown = $derived.by(() => {
+    if (this.#head) return this.#head.first;
     const filter = this.#filter;
     const viewer = this.#viewer;
     const now = this.#now;
     return this.#source.incidents.filter((i) => matchesFilter(i, filter, viewer, now));
   });
-  /** The incidents the filter lets through, in priority order. */
+  /** The incidents the filter lets through, in priority order (the first of them while only the head is in). */
   get shown(): IncidentDto[] {
     return this.#shown;
   }
@@ -118,24 +124,7 @@ export class QueueView {
     return this.#indexById.get(id) ?? -1;
   }
 
-  readonly #counts = $derived.by((): QueueCounts => {
-    const counts: QueueCounts = {
-      state: { triggered: 0, acknowledged: 0, snoozed: 0 },
-      severity: { critical: 0, high: 0, warning: 0, info: 0 },
-    };
-    const filter = this.#filter;
-    const anyState: IncidentFilter = { ...filter, state: ['triggered', 'acknowledged', 'snoozed'], severity: [] };
-    const states = filter.state.length ? filter.state : DEFAULT_QUEUE_STATES;
-    const now = this.#now;
-    for (const incident of this.#source.incidents) {
-      if (!matchesFilter(incident, anyState, this.#viewer, now)) continue;
-      const state = queueStateOf(incident, now);
-      if (state === 'resolved') continue;
-      if (filter.severity.length === 0 || filter.severity.includes(incident.severity)) counts.state[state]++;
-      if (states.includes(state)) counts.severity[incident.severity]++;
-    }
-    return counts;
-  });
+  readonly #counts = $derived.by(() => this.#head?.counts ?? queueCounts(this.#source.incidents, this.#filter, this.#viewer, this.#now));
   /** Facet counts for the filter chips: what each chip would show. */
   get counts(): QueueCounts {
     return this.#counts;

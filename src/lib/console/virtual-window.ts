@@ -4,6 +4,9 @@
  * them. Fixed row height; pure, so it is unit-tested without a browser.
  */
 
+/** The console queue's fixed row height (px): the windowing maths depends on it, the CSS uses it. */
+export const QUEUE_ROW_HEIGHT = 38;
+
 export interface RowWindow {
   /** First row index to render (inclusive). */
   start: number;

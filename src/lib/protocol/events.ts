@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentSnapshotFrame } from './incidents.ts';
+import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentHeadFrame, IncidentSnapshotFrame } from './incidents.ts';
 import type {
   AcknowledgeRequest,
   AssignRequest,
@@ -40,6 +40,8 @@ export interface ServerToClientEvents {
   'server:heartbeat': (info: { serverTime: string; lastChangeId: number }) => void;
   /** The open incidents of the socket's subscription, as rows (`decodeSnapshot` turns them back); replaces whatever the client held. */
   'incidents:snapshot': (snapshot: IncidentSnapshotFrame) => void;
+  /** The top of a console's queue, before its snapshot (when the subscription asked for a `head`). */
+  'incidents:head': (head: IncidentHeadFrame) => void;
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */

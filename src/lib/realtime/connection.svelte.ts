@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
-import { decodeSnapshot, type FeedRequest, type IncidentDelta, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { decodeHead, type FeedRequest, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'ended';
 
@@ -9,7 +9,10 @@ export const STALE_AFTER_MS = 10_000;
 
 /** What arrived for the subscription sent with the handshake before a state took it over. */
 export interface EarlyFeed {
-  snapshot: IncidentSnapshot | null;
+  /** The top of the queue, when the subscription asked for it. */
+  head: IncidentHead | null;
+  /** As it came: decoding 10,000 rows is left to the state, which may draw the head first. */
+  snapshot: IncidentSnapshotFrame | null;
   deltas: IncidentDelta[];
 }
 
@@ -58,14 +61,18 @@ export class Connection {
     this.socket.on('connect', () => {
       performance.mark('wf:connected');
       this.#heard('live');
-      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { snapshot: null, deltas: [] }, refusal: null } : null;
+      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { head: null, snapshot: null, deltas: [] }, refusal: null } : null;
       if (this.#handshakeFeed) this.#feedToSend = null;
     });
     // Until a state takes the handshake's subscription over, what it brings is kept here.
+    this.socket.on('incidents:head', (head) => {
+      performance.mark('wf:head-received');
+      if (this.#handshakeFeed && !this.#handshakeFeed.early.snapshot) this.#handshakeFeed.early.head = decodeHead(head);
+    });
     this.socket.on('incidents:snapshot', (snapshot) => {
       if (!this.#handshakeFeed) return;
       performance.mark('wf:snapshot-received');
-      this.#handshakeFeed.early = { snapshot: decodeSnapshot(snapshot), deltas: [] };
+      this.#handshakeFeed.early = { head: this.#handshakeFeed.early.head, snapshot, deltas: [] };
     });
     this.socket.on('incidents:changed', (delta) => {
       const early = this.#handshakeFeed?.early;

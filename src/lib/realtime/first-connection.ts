@@ -1,4 +1,6 @@
-import type { FeedRequest } from '$lib/protocol/incidents.ts';
+import { HEAD_ROWS_MAX, type FeedRequest } from '$lib/protocol/incidents.ts';
+import { parseFilter, serialiseFilter } from '$lib/domain/incident-filter.ts';
+import { QUEUE_ROW_HEIGHT } from '$lib/console/virtual-window.ts';
 import { Connection } from './connection.svelte.ts';
 
 /** Pages anyone may see: signing in and the signed-out confirmation. */
@@ -8,9 +10,16 @@ export const isKioskPath = (path: string): boolean => path === '/wall' || path.s
 /** The phone view brings its own compact header. */
 export const isPhonePath = (path: string): boolean => path === '/m' || path.startsWith('/m/');
 
-/** The subscription the page at `path` opens with, if it shows incidents (what its `IncidentsState` asks for). */
-export function feedOfPage(path: string): FeedRequest | undefined {
-  if (path === '/' || path === '/lead' || path.startsWith('/incident/')) return { scope: {}, mode: 'console' };
+/**
+ * The subscription the page at `path` opens with, if it shows incidents (what its `IncidentsState` asks for).
+ * The queue also asks for its first screenful (`search`: its filter), drawn before the snapshot is in.
+ */
+export function feedOfPage(path: string, search = '', viewportHeight = 1000): FeedRequest | undefined {
+  if (path === '/') {
+    const rows = Math.min(HEAD_ROWS_MAX, Math.ceil(viewportHeight / QUEUE_ROW_HEIGHT) + 8);
+    return { scope: {}, mode: 'console', head: { filter: serialiseFilter(parseFilter(new URLSearchParams(search))), rows } };
+  }
+  if (path === '/lead' || path.startsWith('/incident/')) return { scope: {}, mode: 'console' };
   if (path === '/map' || isPhonePath(path)) return { scope: {}, mode: 'screen' };
   return undefined;
 }
@@ -22,9 +31,9 @@ let first: Connection | null = null;
  * subscription in the handshake: by the time the queue has rendered, its snapshot is there. The
  * handshake is authenticated by the session cookie, so it does not wait for the session check.
  */
-export function openFirstConnection(path: string): void {
+export function openFirstConnection(path: string, search: string, viewportHeight: number): void {
   if (first || isPublicPath(path) || isKioskPath(path)) return;
-  first = new Connection('/', { feed: feedOfPage(path) });
+  first = new Connection('/', { feed: feedOfPage(path, search, viewportHeight) });
 }
 
 /** The connection {@link openFirstConnection} opened, handed over once (later ones are opened by their owner). */

@@ -1,5 +1,16 @@
 import { compareIncidents } from '$lib/domain/priority.ts';
-import { decodeSnapshot, type FeedMode, type FeedScope, type IncidentDelta, type IncidentDto, type IncidentSnapshot, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
+import {
+  decodeHead,
+  decodeSnapshot,
+  type FeedMode,
+  type FeedScope,
+  type IncidentDelta,
+  type IncidentDto,
+  type IncidentHead,
+  type IncidentHeadFrame,
+  type IncidentSnapshot,
+  type IncidentSnapshotFrame,
+} from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { FeedRefusal } from '$lib/protocol/events.ts';
@@ -8,6 +19,13 @@ import { mergeContiguousDeltas } from '$lib/console/delta-batch.ts';
 
 /** After the server could not read the incidents (`internal`), how long until the subscription is asked for again. */
 const RETRY_REFUSED_MS = 3000;
+
+/** Runs `work` once the browser has painted what is on screen now (or soon, in a tab that does not paint). */
+function afterNextPaint(work: () => void): void {
+  if (typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && !document.hidden) {
+    requestAnimationFrame(() => setTimeout(work, 0));
+  } else setTimeout(work, 0);
+}
 
 /** Queue order: the documented priority of `$lib/domain/priority.ts`. */
 export function byPriority(a: IncidentDto, b: IncidentDto): number {
@@ -38,6 +56,9 @@ export class IncidentsState {
   #sync: SyncState = emptySync();
   #list = $state.raw<IncidentDto[]>([]);
   #ready = $state(false);
+  #head = $state.raw<IncidentHead | null>(null);
+  /** Bumped by every subscription: a snapshot held back for a paint is dropped if another subscription came since. */
+  #generation = 0;
   #refusal = $state<FeedRefusal | null>(null);
   #retry: ReturnType<typeof setTimeout> | null = null;
   /** This state took over the subscription the handshake made: a late `incidents:refused` is about it. */
@@ -63,7 +84,11 @@ export class IncidentsState {
       // A recovered connection missed nothing: its rooms and missed packets came back with it.
       if (!socket.recovered) this.#subscribe();
     };
-    const onSnapshot = (frame: IncidentSnapshotFrame) => this.#receiveSnapshot(decodeSnapshot(frame));
+    const onHead = (frame: IncidentHeadFrame) => {
+      // Only the handshake's subscription asks for a head; it is for drawing until the snapshot is in.
+      if (this.#fromHandshake && !this.#sync.ready) this.#head = decodeHead(frame);
+    };
+    const onSnapshot = (frame: IncidentSnapshotFrame) => this.#receiveSnapshot(frame);
     const onChanged = (delta: IncidentDelta) => {
       this.#pending.push(delta);
       this.#scheduleFlush();
@@ -73,12 +98,14 @@ export class IncidentsState {
       if (this.#fromHandshake) this.#refused(refusal);
     };
     socket.on('connect', onConnect);
+    socket.on('incidents:head', onHead);
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
     socket.on('incidents:refused', onRefused);
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
+      socket.off('incidents:head', onHead);
       socket.off('incidents:snapshot', onSnapshot);
       socket.off('incidents:changed', onChanged);
       socket.off('incidents:refused', onRefused);
@@ -91,6 +118,10 @@ export class IncidentsState {
   }
   get ready(): boolean {
     return this.#ready;
+  }
+  /** The top of the queue the server sent ahead of the snapshot (when the subscription asked for it), until the snapshot is in. */
+  get head(): IncidentHead | null {
+    return this.#ready ? null : this.#head;
   }
   /**
    * Why the server refused the subscription, while no snapshot has come: what every screen shows instead of
@@ -123,18 +154,32 @@ export class IncidentsState {
   #subscribe(): void {
     this.#sync = emptySync();
     this.#pending = [];
+    this.#generation++;
     // The handshake may have subscribed already: then what came of it so far is applied as if it arrived now.
     const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode }, (refusal) => this.#refused(refusal));
     this.#fromHandshake = early !== null;
     if (!early) return;
+    this.#head = early.head;
     this.#pending.push(...early.deltas);
     if (early.snapshot) this.#receiveSnapshot(early.snapshot);
     else if (early.deltas.length > 0) this.#scheduleFlush();
   }
 
-  #receiveSnapshot(snapshot: IncidentSnapshot): void {
+  #receiveSnapshot(frame: IncidentSnapshotFrame): void {
     // Marks for the console benchmark (and anyone profiling): subscribe → snapshot → applied.
     performance.mark('wf:snapshot-received');
+    if (this.#head && !this.#ready) {
+      // The head is on screen or about to be: let it be painted before 10,000 incidents are decoded and sorted.
+      const generation = this.#generation;
+      afterNextPaint(() => {
+        if (!this.#closed && generation === this.#generation) this.#applySnapshot(decodeSnapshot(frame));
+      });
+      return;
+    }
+    this.#applySnapshot(decodeSnapshot(frame));
+  }
+
+  #applySnapshot(snapshot: IncidentSnapshot): void {
     this.#refusal = null;
     // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
     const early = this.#takePending();
@@ -193,6 +238,7 @@ export class IncidentsState {
     if (!result.state.ready) return;
     const wasReady = this.#ready;
     this.#ready = true;
+    this.#head = null;
     if (delta === null || !wasReady || !before.ready) {
       this.#list = [...result.state.incidents.values()].sort(byPriority);
       this.#notify({ snapshot: true, added: [], updated: [], removed: [] });
