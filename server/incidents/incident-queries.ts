@@ -21,15 +21,8 @@ import type {
 } from '../../src/lib/protocol/console.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
 import { compareIncidents } from '../../src/lib/domain/priority.ts';
-import { SEVERITIES, type Severity } from '../../src/lib/domain/severity.ts';
-import {
-  QUEUE_STATES,
-  matchesFilter,
-  queueStateOf,
-  type FilterViewer,
-  type IncidentFilter,
-  type QueueState,
-} from '../../src/lib/domain/incident-filter.ts';
+import { matchesFilter, queueStateOf, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
+import { queueCounts } from '../../src/lib/domain/queue-head.ts';
 import { DomainError } from '../errors.ts';
 import { canSeeClient } from './actor.ts';
 import { anyText, isUuid, textArray } from '../db/sql-values.ts';
@@ -97,15 +90,7 @@ export async function listIncidents(database: Database, openIncidents: OpenIncid
   const viewer = await viewerOf(database, reader);
   const { lastChangeId, incidents } = await candidates(database, openIncidents, reader, filter, filter.state.includes('resolved'));
   const matched = incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareIncidents);
-  const everyState: IncidentFilter = { ...filter, state: filter.state.includes('resolved') ? [...QUEUE_STATES] : QUEUE_STATES.filter((s) => s !== 'resolved') };
-  const everySeverity: IncidentFilter = { ...filter, severity: [] };
-  const state = Object.fromEntries(QUEUE_STATES.map((s) => [s, 0])) as Record<QueueState, number>;
-  const severity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  for (const incident of incidents) {
-    if (matchesFilter(incident, everyState, viewer, now)) state[queueStateOf(incident, now)] += 1;
-    if (matchesFilter(incident, everySeverity, viewer, now)) severity[incident.severity] += 1;
-  }
-  return { incidents: matched.slice(0, limit), total: matched.length, counts: { state, severity }, lastChangeId };
+  return { incidents: matched.slice(0, limit), total: matched.length, counts: queueCounts(incidents, filter, viewer, now), lastChangeId };
 }
 
 /** An alert row joined to its source's name. */

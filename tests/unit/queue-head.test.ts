@@ -29,9 +29,18 @@ describe('queueHead: the top of the queue a console draws before its snapshot', 
     expect(head.first.map((i) => i.number)).toEqual([2, 6]); // critical first, then the older of the two highs
     expect(head.matching).toBe(4); // 1, 2, 4, 6: 3 is another client's, 5 is snoozed
     expect(head.counts).toEqual({
-      state: { triggered: 3, acknowledged: 1, snoozed: 1 },
+      state: { triggered: 3, acknowledged: 1, snoozed: 1, resolved: 0 },
       severity: { critical: 1, high: 2, warning: 0, info: 1 },
     });
+  });
+
+  it('counts resolved incidents where a list read them (REST history): in their state, and in severity only when the filter asks for resolved', () => {
+    const incidents = [incident(1, { severity: 'critical' }), incident(2, { severity: 'high', status: 'resolved' })];
+    expect(queueCounts(incidents, parseFilter(new URLSearchParams('')), me, NOW)).toEqual({
+      state: { triggered: 1, acknowledged: 0, snoozed: 0, resolved: 1 },
+      severity: { critical: 1, high: 0, warning: 0, info: 0 },
+    });
+    expect(queueCounts(incidents, parseFilter(new URLSearchParams('state=resolved')), me, NOW).severity).toEqual({ critical: 0, high: 1, warning: 0, info: 0 });
   });
 
   it('asks for more rows than match: all of them; for none: none, still counted', () => {

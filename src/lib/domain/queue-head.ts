@@ -5,29 +5,28 @@
  * whole snapshot has arrived (see `IncidentHeadFrame`). Pure: no IO, no Svelte.
  */
 import { compareIncidents } from './priority.ts';
-import { DEFAULT_QUEUE_STATES, matchesFilter, queueStateOf, type FilterViewer, type IncidentFilter, type QueueState } from './incident-filter.ts';
+import { DEFAULT_QUEUE_STATES, QUEUE_STATES, matchesFilter, queueStateOf, type FilterViewer, type IncidentFilter, type QueueState } from './incident-filter.ts';
 import type { Severity } from './severity.ts';
 import type { IncidentDto } from '../protocol/incidents.ts';
 
 export interface QueueCounts {
-  /** Incidents matching every filter except state, per state. */
-  state: Record<Exclude<QueueState, 'resolved'>, number>;
+  /** Incidents matching every filter except state, per state (resolved ones only where they were read: REST history). */
+  state: Record<QueueState, number>;
   /** Incidents matching every filter except severity, per severity. */
   severity: Record<Severity, number>;
 }
 
-/** Facet counts for the filter chips: what each chip would show. */
+/** Facet counts for the filter chips (and the REST list): what each chip would show. */
 export function queueCounts(incidents: Iterable<IncidentDto>, filter: IncidentFilter, viewer: FilterViewer, now: number): QueueCounts {
   const counts: QueueCounts = {
-    state: { triggered: 0, acknowledged: 0, snoozed: 0 },
+    state: { triggered: 0, acknowledged: 0, snoozed: 0, resolved: 0 },
     severity: { critical: 0, high: 0, warning: 0, info: 0 },
   };
-  const anyState: IncidentFilter = { ...filter, state: ['triggered', 'acknowledged', 'snoozed'], severity: [] };
+  const anyState: IncidentFilter = { ...filter, state: [...QUEUE_STATES], severity: [] };
   const states = filter.state.length ? filter.state : DEFAULT_QUEUE_STATES;
   for (const incident of incidents) {
     if (!matchesFilter(incident, anyState, viewer, now)) continue;
     const state = queueStateOf(incident, now);
-    if (state === 'resolved') continue;
     if (filter.severity.length === 0 || filter.severity.includes(incident.severity)) counts.state[state]++;
     if (states.includes(state)) counts.severity[incident.severity]++;
   }

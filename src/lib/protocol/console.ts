@@ -8,7 +8,7 @@ import { SEVERITIES, type Severity } from '../domain/severity.ts';
 import type { Role } from './api.ts';
 import type { ErrorCode } from './errors.ts';
 import type { IncidentDto, IncidentStatus } from './incidents.ts';
-import type { QueueState } from '../domain/incident-filter.ts';
+import type { QueueCounts } from '../domain/queue-head.ts';
 
 // Plain values live outside this file: importing them into the app must not bring zod along.
 import { NOTE_MAX_CHARS, REASON_MAX_CHARS } from '../domain/text-limits.ts';
@@ -136,7 +136,7 @@ export interface IncidentListResponse {
   incidents: IncidentDto[];
   /** How many matched (before `limit`). */
   total: number;
-  counts: { state: Record<QueueState, number>; severity: Record<Severity, number> };
+  counts: QueueCounts;
   /** The newest change id included: deltas above it follow. */
   lastChangeId: number;
 }

@@ -67,7 +67,7 @@ export class Connection {
     // Until a state takes the handshake's subscription over, what it brings is kept here.
     this.socket.on('incidents:head', (head) => {
       performance.mark('wf:head-received');
-      if (this.#handshakeFeed && !this.#handshakeFeed.early.snapshot) this.#handshakeFeed.early.head = decodeHead(head);
+      if (this.#handshakeFeed) this.#handshakeFeed.early.head = decodeHead(head);
     });
     this.socket.on('incidents:snapshot', (snapshot) => {
       if (!this.#handshakeFeed) return;

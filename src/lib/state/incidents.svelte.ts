@@ -121,7 +121,7 @@ export class IncidentsState {
   }
   /** The top of the queue the server sent ahead of the snapshot (when the subscription asked for it), until the snapshot is in. */
   get head(): IncidentHead | null {
-    return this.#ready ? null : this.#head;
+    return this.#head;
   }
   /**
    * Why the server refused the subscription, while no snapshot has come: what every screen shows instead of
