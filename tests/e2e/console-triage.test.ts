@@ -4,6 +4,7 @@ import { io } from 'socket.io-client';
 import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
+import type { IncidentListResponse } from '../../src/lib/protocol/console.ts';
 import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
 
 /** What people see of one queue row. */
@@ -146,6 +147,41 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     await lead.page.locator('[data-testid="incident-row"]', { hasText: 'FanFailure on rack-7' }).waitFor();
     expect(lead.errors).toEqual([]);
     await lead.context.close();
+  });
+
+  it('opened directly on a filtered queue, the first screen comes from the head before the snapshot, then the whole queue takes over', async () => {
+    const viewer = await signedIn('viewer', '/settings/teams');
+    const filter = 'severity=critical,high';
+    const list = async (query: string) => (await (await viewer.context.request.get(`${server.url}/api/v1/incidents?${query}`)).json()) as IncidentListResponse;
+    const expected = await list(filter);
+    const open = (await list('state=triggered,acknowledged,snoozed')).total;
+    expect(expected.total).toBeGreaterThan(1);
+    // Hold the snapshot back on its way to the page: whatever the queue shows meanwhile came with the head.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await viewer.page.routeWebSocket(/\/socket\.io\//, (socket) => {
+      const upstream = socket.connectToServer();
+      socket.onMessage((message) => upstream.send(message));
+      upstream.onMessage((message) => {
+        if (typeof message === 'string' && message.startsWith('42["incidents:snapshot"')) void released.then(() => socket.send(message));
+        else socket.send(message);
+      });
+    });
+    await viewer.page.goto(`${server.url}/?${filter}`);
+    const shownNumbers = () => viewer.page.getByTestId('incident-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-number'))));
+    await row(viewer.page, expected.incidents[0].number).waitFor();
+    expect(await shownNumbers()).toEqual(expected.incidents.map((i) => i.number));
+    await expect(viewer.page.getByTestId('open-count').innerText()).resolves.toBe(`${expected.total} of ${open} open`);
+    await expect(viewer.page.getByTestId('count-severity-critical').innerText()).resolves.toBe(String(expected.counts.severity.critical));
+    await expect(viewer.page.getByTestId('count-severity-warning').innerText()).resolves.toBe(String(expected.counts.severity.warning));
+    expect(await viewer.page.evaluate(() => performance.getEntriesByName('wf:snapshot-applied').length)).toBe(0);
+
+    release();
+    await viewer.page.waitForFunction(() => performance.getEntriesByName('wf:snapshot-applied').length > 0);
+    expect(await shownNumbers()).toEqual(expected.incidents.map((i) => i.number));
+    await expect(viewer.page.getByTestId('open-count').innerText()).resolves.toBe(`${expected.total} of ${open} open`);
+    expect(viewer.errors).toEqual([]);
+    await viewer.context.close();
   });
 
   it('when the server cannot read the incidents, the queue says so, and shows them once it can', async () => {
