@@ -64,8 +64,8 @@ export function collectPageErrors(page: Page): string[] {
 }
 
 /** A fresh browser context at a desktop size, its page, and the errors the page logs. */
-export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function newPage(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   return { context, page, errors: collectPageErrors(page) };

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
 import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { writeHistory } from './wall-fixtures.ts';
 import { buildGeometry, fitTransform } from '../../src/lib/wall/map-model.ts';
@@ -146,13 +146,17 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
     }
   });
 
+  /** The /map page in a context of its own, signed in as the lead through the form. */
+  async function openMapAsLead(): Promise<{ context: BrowserContext; page: Page }> {
+    const opened = await newPage(browser, { width: 1600, height: 1000 });
+    await opened.page.goto(`${server.url}/login?next=/map`);
+    await signInThroughForm(opened.page, lead.email, lead.password);
+    await opened.page.waitForURL((url) => url.pathname === '/map');
+    return opened;
+  }
+
   it('the /map page: pan, zoom, hover details', async () => {
-    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${server.url}/login?next=/map`);
-    await signInThroughForm(page, lead.email, lead.password);
-    await page.waitForURL((url) => url.pathname === '/map');
+    const { context, page } = await openMapAsLead();
     const canvas = page.locator('[data-testid="map"] canvas:not(.overlay)');
     await page.locator('[data-testid="map"] .topology[data-nodes="179"]').waitFor();
     const box = (await canvas.boundingBox())!;
@@ -183,13 +187,11 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
 
   it('the /map page and a wall screen say when the server cannot read the incidents (every node would look fine), and recover', async () => {
     const restore = failOpenIncidentReads(server);
-    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    let context: BrowserContext | undefined;
     try {
-      const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
-      await page.goto(`${server.url}/login?next=/map`);
-      await signInThroughForm(page, lead.email, lead.password);
-      await page.waitForURL((url) => url.pathname === '/map');
+      const opened = await openMapAsLead();
+      context = opened.context;
+      const page = opened.page;
       const refused = page.getByTestId('map-refused');
       await refused.waitFor();
       await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
@@ -199,7 +201,7 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       // A wall screen says so too, instead of a zero queue over an all-green map.
       // (A wall of its own: the main wall's token was revoked above.)
       const refusedWall = (await api('POST', '/walls', { name: 'Refused wall', pages: [DEFAULT_WALL_PAGE] })) as WallWithTokenDto;
-      const wallScreen = await context.newPage();
+      const wallScreen = await opened.context.newPage();
       await wallScreen.goto(`${server.url}${refusedWall.openPath}`);
       const wallRefused = wallScreen.getByTestId('wall-refused');
       await wallRefused.waitFor({ timeout: 15_000 });
@@ -210,7 +212,7 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await wallRefused.waitFor({ state: 'detached', timeout: 30_000 }); // the wall asks again with backoff
     } finally {
       restore();
-      await context.close();
+      await context?.close();
     }
   });
 });
