@@ -1,8 +1,5 @@
 import path from 'node:path';
 import fs from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -10,6 +7,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { acquireDataLock, type DataLock } from './data-lock.ts';
+import { startPgliteThread, type PgliteThread } from './pglite-thread.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction handle has the same query API as the database. */
@@ -45,35 +43,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(folder: string | null, dataDir: string): Promise<Database> {
   const lock: DataLock | null = folder ? acquireDataLock(dataDir) : null;
-  let client: PGlite;
+  let thread: PgliteThread;
   try {
     if (folder) fs.mkdirSync(folder, { recursive: true });
-    client = await PGlite.create(folder ?? undefined);
+    thread = await startPgliteThread(folder);
   } catch (error) {
     lock?.release();
     throw error;
   }
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
-  return {
-    db,
-    kind: 'pglite',
-    rows: async <T>(query: SQL, on: Db | Tx = db) => ((await on.execute(query)) as unknown as { rows: T[] }).rows,
-    migrate: () => migratePglite(db as never, { migrationsFolder }),
-    migrationStatus: () => migrationStatus(db, (q) => db.execute(q).then((r) => (r as unknown as { rows: unknown[] }).rows)),
+  // One connection: PGlite is a single backend. It lives as long as the process (no reconnects to age it out).
+  // `socket` is postgres.js's documented option for a custom transport; its typings leave it out.
+  const options = { max: 1, max_lifetime: null, socket: () => thread.connect(), onnotice: () => {} };
+  const client = postgres(options as postgres.Options<Record<string, never>>);
+  return postgresDatabase(client, 'pglite', {
+    // The data lock already keeps every other process out of this folder.
+    migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
     async close() {
-      await client.close();
+      await client.end({ timeout: 5 });
+      await thread.close();
       lock?.release();
     },
-  };
+  });
 }
 
 async function openPostgres(url: string): Promise<Database> {
   const client = postgres(url, { max: 10, onnotice: () => {} });
-  const db = drizzlePostgres(client, { schema }) as unknown as Db;
-  return {
-    db,
-    kind: 'postgres',
-    rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
+  return postgresDatabase(client, 'postgres', {
     async migrate() {
       // One connection, one migrator at a time even when several nodes start together.
       const single = postgres(url, { max: 1, onnotice: () => {} });
@@ -85,10 +80,23 @@ async function openPostgres(url: string): Promise<Database> {
         await single.end();
       }
     },
+    close: () => client.end({ timeout: 5 }),
+  });
+}
+
+/** Both databases are reached through postgres.js: embedded PGlite through its thread, Postgres over the network. */
+function postgresDatabase(
+  client: postgres.Sql,
+  kind: Database['kind'],
+  lifecycle: Pick<Database, 'migrate' | 'close'>,
+): Database {
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind,
+    rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
     migrationStatus: () => migrationStatus(db, async (q) => (await db.execute(q)) as unknown as unknown[]),
-    async close() {
-      await client.end({ timeout: 5 });
-    },
+    ...lifecycle,
   };
 }
 

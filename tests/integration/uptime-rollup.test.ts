@@ -155,5 +155,22 @@ for (const database of DATABASES) {
         { node: 'n2', hour: H - HOUR_MS, down: 0, degraded: 1800 },
       ]);
     });
+
+    it('catches up with more changes than one pass takes, pass by pass, to the same roll-ups', async () => {
+      // n3 went down six hours ago and stayed down through 1,200 changes (more than two passes' worth), then came back after 40 minutes.
+      const down = { severity: 'critical', nodes: ['n3'], createdAt: H - 6 * HOUR_MS };
+      const id = await incident({ ...down, resolvedAt: null });
+      const state = { id, client: 'acme', nodes: ['n3'], severity: 'critical', status: 'triggered', createdAt: new Date(down.createdAt).toISOString(), resolvedAt: null };
+      await server.context.database.rows(
+        sql`insert into changes (entity, entity_id, data) select 'incident', ${id}, ${JSON.stringify(state)}::jsonb from generate_series(1, 1200)`,
+      );
+      await incident({ ...down, id, resolvedAt: H - 6 * HOUR_MS + 40 * MIN });
+      await roller.runOnce(new Date(now));
+      expect((await hourly()).filter((h) => h.node === 'n3')).toEqual([{ node: 'n3', hour: H - 6 * HOUR_MS, down: 2400, degraded: 0 }]);
+      const [{ rolled, last }] = await server.context.database.rows<{ rolled: number | string; last: number | string }>(
+        sql`select (select last_change_id from uptime_roller_state where id = 'incidents') as rolled, (select max(id) from changes) as last`,
+      );
+      expect(Number(rolled)).toBe(Number(last));
+    });
   });
 }
