@@ -9,16 +9,14 @@ const STATE_ID = 'incidents';
 const ROLLER_LOCK = 7317005;
 /** Older hours are not recomputed: no screen or report reads them. */
 const KEEP_MS = 400 * DAY_MS;
-/** Changes one transaction takes (~50 ms of the embedded database's time). */
+/** Changes one transaction takes: a pass holds embedded PGlite's one connection only briefly. */
 const CHANGES_PER_PASS = 500;
 
-interface IncidentState {
-  id: string;
-  client: string | null;
-  nodes?: string[];
-  severity: string;
-  createdAt: string;
-  resolvedAt: string | null;
+/** Where a period of an incident on a node lies (ended_at null while the incident is open). */
+interface PeriodExtent {
+  node_id: string;
+  started_at: Date | string;
+  ended_at: Date | string | null;
 }
 
 /**
@@ -33,6 +31,7 @@ export class UptimeRoller {
   readonly #onRolled: () => void;
   #timer: ReturnType<typeof setInterval> | null = null;
   #running: Promise<unknown> = Promise.resolve();
+  #stopping = false;
 
   constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => void }) {
     this.#database = options.database;
@@ -42,8 +41,14 @@ export class UptimeRoller {
 
   /** Runs every `intervalMs` (first run soon after start). */
   start(intervalMs = 30_000): void {
+    let busy = false;
     const tick = () => {
-      this.#running = this.runOnce().catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'));
+      // A long catch-up may outlast the interval: one run at a time.
+      if (busy) return;
+      busy = true;
+      this.#running = this.runOnce()
+        .catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'))
+        .finally(() => (busy = false));
     };
     setTimeout(tick, Math.min(5000, intervalMs)).unref();
     this.#timer = setInterval(tick, intervalMs);
@@ -51,6 +56,7 @@ export class UptimeRoller {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.#running;
@@ -60,6 +66,7 @@ export class UptimeRoller {
    * Catches up with the changes log; returns how many node-hours were written. Each pass is its own
    * transaction over at most CHANGES_PER_PASS changes: embedded PGlite has one connection, and a
    * catch-up of tens of thousands of changes in one transaction held every webhook behind it (1.6 s).
+   * (Pausing between passes was tried: the catch-up lasted twice as long and webhooks fared worse.)
    */
   async runOnce(now: Date = new Date()): Promise<number> {
     let written = 0;
@@ -69,7 +76,7 @@ export class UptimeRoller {
         return this.#pass(tx, now.getTime());
       });
       written += pass.written;
-      if (pass.caughtUp) break;
+      if (pass.caughtUp || this.#stopping) break;
     }
     if (written > 0) this.#onRolled();
     return written;
@@ -89,40 +96,34 @@ export class UptimeRoller {
     };
 
     // 1. The changes log → periods, marking both the old and the new extent of every period touched.
-    const changes = (await rows(
-      sql`select id, data from changes where id > ${lastChangeId} and entity = 'incident' order by id limit ${CHANGES_PER_PASS}`,
-    )) as { id: number | string; data: IncidentState }[];
-    const caughtUp = changes.length < CHANGES_PER_PASS;
-    if (changes.length > 0) {
-      lastChangeId = Number(changes[changes.length - 1].id);
-      const latest = new Map<string, IncidentState>();
-      for (const c of changes) latest.set(c.data.id, c.data);
-      const incidents = [...latest.values()];
-      const wanted = incidents.flatMap((i) => (i.client === null ? [] : (i.nodes ?? []).map((name) => ({ incident: i.id, client: i.client, name }))));
-      const resolved = (await rows(
-        sql`select w.incident, n.id as node_id from jsonb_to_recordset(${json(wanted)}) as w(incident uuid, client text, name text)
-            join clients c on c.slug = w.client join nodes n on n.client_id = c.id and n.name = w.name
-            where exists (select 1 from incidents i where i.id = w.incident)`,
-      )) as { incident: string; node_id: string }[];
-      const byIncident = new Map(incidents.map((i) => [i.id, i]));
-      const periods = resolved.map((r) => {
-        const i = byIncident.get(r.incident)!;
-        return { incident: r.incident, node: r.node_id, severity: i.severity, start: i.createdAt, end: i.resolvedAt };
-      });
-      const ids = incidents.map((i) => i.id);
-      const old = (await rows(
-        sql`delete from uptime_periods where incident_id = any(array(select v::uuid from jsonb_array_elements_text(${json(ids)}) as v))
-            returning node_id, started_at, ended_at`,
-      )) as { node_id: string; started_at: Date | string; ended_at: Date | string | null }[];
-      for (const p of old) markDirty(p.node_id, new Date(p.started_at).getTime(), p.ended_at === null ? now : new Date(p.ended_at).getTime());
-      if (periods.length > 0) {
-        await rows(
+    // Done in the database: a pass moves only the periods of incidents on known nodes, not every change.
+    const [chunk] = (await rows(
+      sql`select count(*)::int as n, max(id) as last from (
+            select id from changes where id > ${lastChangeId} and entity = 'incident' order by id limit ${CHANGES_PER_PASS}) c`,
+    )) as { n: number; last: number | string | null }[];
+    const caughtUp = chunk.n < CHANGES_PER_PASS;
+    if (chunk.n > 0) {
+      const last = Number(chunk.last);
+      // The latest state of each incident in the chunk.
+      const latest = sql`select distinct on (data->>'id') (data->>'id')::uuid as incident, data from changes
+                         where id > ${lastChangeId} and id <= ${last} and entity = 'incident' order by data->>'id', id desc`;
+      const touched = (await rows(
+        sql`delete from uptime_periods where incident_id in (select incident from (${latest}) l) returning node_id, started_at, ended_at`,
+      )) as PeriodExtent[];
+      touched.push(
+        ...((await rows(
           sql`insert into uptime_periods (incident_id, node_id, severity, started_at, ended_at)
-              select x.incident, x.node, x.severity, x.start, x."end"
-              from jsonb_to_recordset(${json(periods)}) as x(incident uuid, node uuid, severity text, start timestamptz, "end" timestamptz)`,
-        );
-      }
-      for (const p of periods) markDirty(p.node, Date.parse(p.start), p.end === null ? now : Date.parse(p.end));
+              select l.incident, n.id, l.data->>'severity', (l.data->>'createdAt')::timestamptz, (l.data->>'resolvedAt')::timestamptz
+              from (${latest}) l
+              cross join lateral jsonb_array_elements_text(case when jsonb_typeof(l.data->'nodes') = 'array' then l.data->'nodes' else '[]'::jsonb end) as listed(node_name)
+              join clients c on c.slug = l.data->>'client'
+              join nodes n on n.client_id = c.id and n.name = listed.node_name
+              where exists (select 1 from incidents i where i.id = l.incident)
+              returning node_id, started_at, ended_at`,
+        )) as PeriodExtent[]),
+      );
+      for (const p of touched) markDirty(p.node_id, new Date(p.started_at).getTime(), p.ended_at === null ? now : new Date(p.ended_at).getTime());
+      lastChangeId = last;
     }
 
     // 2. Open periods grow with time: the hours since the last run, once it has caught up (until then rolled_at stays).
