@@ -1,5 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -7,7 +10,6 @@ import { sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { acquireDataLock, type DataLock } from './data-lock.ts';
-import { startPgliteThread, type PgliteThread } from './pglite-thread.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction handle has the same query API as the database. */
@@ -43,32 +45,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(folder: string | null, dataDir: string): Promise<Database> {
   const lock: DataLock | null = folder ? acquireDataLock(dataDir) : null;
-  let thread: PgliteThread;
+  let client: PGlite;
   try {
     if (folder) fs.mkdirSync(folder, { recursive: true });
-    thread = await startPgliteThread(folder);
+    client = await PGlite.create(folder ?? undefined);
   } catch (error) {
     lock?.release();
     throw error;
   }
-  // One connection: PGlite is a single backend. It lives as long as the process (no reconnects to age it out).
-  // `socket` is postgres.js's documented option for a custom transport; its typings leave it out.
-  const options = { max: 1, max_lifetime: null, socket: () => thread.connect(), onnotice: () => {} };
-  const client = postgres(options as postgres.Options<Record<string, never>>);
-  return postgresDatabase(client, 'pglite', {
-    // The data lock already keeps every other process out of this folder.
-    migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    rows: async <T>(query: SQL, on: Db | Tx = db) => ((await on.execute(query)) as unknown as { rows: T[] }).rows,
+    migrate: () => migratePglite(db as never, { migrationsFolder }),
+    migrationStatus: () => migrationStatus(db, (q) => db.execute(q).then((r) => (r as unknown as { rows: unknown[] }).rows)),
     async close() {
-      await client.end({ timeout: 5 });
-      await thread.close();
+      await client.close();
       lock?.release();
     },
-  });
+  };
 }
 
 async function openPostgres(url: string): Promise<Database> {
   const client = postgres(url, { max: 10, onnotice: () => {} });
-  return postgresDatabase(client, 'postgres', {
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
     async migrate() {
       // One connection, one migrator at a time even when several nodes start together.
       const single = postgres(url, { max: 1, onnotice: () => {} });
@@ -80,23 +85,10 @@ async function openPostgres(url: string): Promise<Database> {
         await single.end();
       }
     },
-    close: () => client.end({ timeout: 5 }),
-  });
-}
-
-/** Both databases are reached through postgres.js: embedded PGlite through its thread, Postgres over the network. */
-function postgresDatabase(
-  client: postgres.Sql,
-  kind: Database['kind'],
-  lifecycle: Pick<Database, 'migrate' | 'close'>,
-): Database {
-  const db = drizzlePostgres(client, { schema }) as unknown as Db;
-  return {
-    db,
-    kind,
-    rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
     migrationStatus: () => migrationStatus(db, async (q) => (await db.execute(q)) as unknown as unknown[]),
-    ...lifecycle,
+    async close() {
+      await client.end({ timeout: 5 });
+    },
   };
 }
 
