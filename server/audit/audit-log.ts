@@ -16,6 +16,9 @@ export function auditBy(actor: Actor): Pick<AuditRecord, 'actor' | 'actorName' |
   return { actor: `user:${actor.userId}`, actorName: actor.name, ip: actor.ip, userAgent: actor.userAgent };
 }
 
+/** The audit fields of what an operator does at the command line. */
+export const BY_CLI: Pick<AuditRecord, 'actor' | 'actorName' | 'ip' | 'userAgent'> = { actor: 'cli', actorName: 'CLI', ip: null, userAgent: null };
+
 /** Appends entries; pass the transaction of the change they describe so both commit or neither. */
 export async function recordAudit(database: Database, on: Db | Tx, entries: AuditRecord | AuditRecord[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];

@@ -91,8 +91,9 @@ export async function resetPassword(
       .set({ passwordHash, mustChangePassword: !!oneTime, updatedAt: new Date() })
       .where(eq(users.id, user.id))
       .returning();
-    await afterward?.(tx, toUserDto(row));
-    return toUserDto(row);
+    const dto = toUserDto(row);
+    await afterward?.(tx, dto);
+    return dto;
   });
   return { user: updated, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
 }

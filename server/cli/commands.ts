@@ -8,7 +8,7 @@ import { resetDemoEstate } from '../demo/demo-estate.ts';
 import { ChangeWriter } from '../engine/change-writer.ts';
 import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
-import { recordAudit } from '../audit/audit-log.ts';
+import { BY_CLI, recordAudit } from '../audit/audit-log.ts';
 import { parseImportArgs, prepareTopologyImport, type TopologyImported } from '../topology/topology-cli.ts';
 
 export interface CommandResult {
@@ -75,9 +75,6 @@ export interface CommandHooks {
 
 /** A command whose arguments are valid; it still needs a database to run. */
 export type PreparedCommand = (database: Database, hooks: CommandHooks) => Promise<CommandResult>;
-
-/** Who the audit log names for what an operator does at the command line. */
-const BY_CLI = { actor: 'cli', actorName: 'CLI', ip: null, userAgent: null } as const;
 
 const ok = (value: unknown, text: string, json: boolean | undefined): CommandResult => ({
   code: 0,

@@ -12,7 +12,7 @@ import { hashToken } from '../auth/tokens.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
 import { recordIncidentChanges } from '../db/incident-store.ts';
 import { anyText } from '../db/sql-values.ts';
-import { recordAudit } from '../audit/audit-log.ts';
+import { BY_CLI, recordAudit } from '../audit/audit-log.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import { createDemoTraffic, type DemoNode, type DemoTraffic } from './demo-traffic.ts';
 
@@ -125,14 +125,11 @@ export async function resetDemoEstate(database: Database, writer: ChangeWriter):
     const removed = await deleteDemoEstate(database, tx);
     const tokens = await seedDemoEstate(tx);
     await recordAudit(database, tx, {
-      actor: 'cli',
-      actorName: 'CLI',
+      ...BY_CLI,
       action: 'demo.reset',
       entity: 'demo',
       entityId: null,
       detail: { clients: removed.clients, resolvedIncidents: removed.changes.length },
-      ip: null,
-      userAgent: null,
     });
     return { result: tokens, changes: removed.changes };
   });

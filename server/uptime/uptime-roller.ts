@@ -9,7 +9,7 @@ const STATE_ID = 'incidents';
 const ROLLER_LOCK = 7317005;
 /** Older hours are not recomputed: no screen or report reads them. */
 const KEEP_MS = 400 * DAY_MS;
-/** Changes one transaction takes: a pass holds embedded PGlite's one connection only briefly. */
+/** Changes one transaction takes: embedded PGlite runs one transaction at a time, and ingest waits for a pass. */
 const CHANGES_PER_PASS = 500;
 
 /** Where a period of an incident on a node lies (ended_at null while the incident is open). */
@@ -64,8 +64,8 @@ export class UptimeRoller {
 
   /**
    * Catches up with the changes log; returns how many node-hours were written. Each pass is its own
-   * transaction over at most CHANGES_PER_PASS changes: embedded PGlite has one connection, and a
-   * catch-up of tens of thousands of changes in one transaction held every webhook behind it (1.6 s).
+   * transaction over at most CHANGES_PER_PASS changes: embedded PGlite runs one transaction at a time,
+   * and a catch-up of tens of thousands of changes in one transaction held every webhook behind it (1.6 s).
    * (Pausing between passes was tried: the catch-up lasted twice as long and webhooks fared worse.)
    */
   async runOnce(now: Date = new Date()): Promise<number> {
@@ -104,12 +104,12 @@ export class UptimeRoller {
     const caughtUp = chunk.n < CHANGES_PER_PASS;
     if (chunk.n > 0) {
       const last = Number(chunk.last);
-      // The latest state of each incident in the chunk.
-      const latest = sql`select distinct on (data->>'id') (data->>'id')::uuid as incident, data from changes
-                         where id > ${lastChangeId} and id <= ${last} and entity = 'incident' order by data->>'id', id desc`;
+      const inChunk = sql`changes where id > ${lastChangeId} and id <= ${last} and entity = 'incident'`;
+      // Every incident in the chunk loses its periods; its latest state in the chunk sets them again.
       const touched = (await rows(
-        sql`delete from uptime_periods where incident_id in (select incident from (${latest}) l) returning node_id, started_at, ended_at`,
+        sql`delete from uptime_periods where incident_id in (select (data->>'id')::uuid from ${inChunk}) returning node_id, started_at, ended_at`,
       )) as PeriodExtent[];
+      const latest = sql`select distinct on (data->>'id') (data->>'id')::uuid as incident, data from ${inChunk} order by data->>'id', id desc`;
       touched.push(
         ...((await rows(
           sql`insert into uptime_periods (incident_id, node_id, severity, started_at, ended_at)
