@@ -25,6 +25,12 @@ export function createMetrics() {
       help: 'Socket.IO connections open on this process',
       registers: [registry],
     }),
+    ingestBatches: new Counter({
+      name: 'watchfloor_ingest_batches_total',
+      help: 'Ingest transactions by where their engine work was done: ahead (while the batch before wrote) or in_transaction',
+      labelNames: ['worked_out'] as const,
+      registers: [registry],
+    }),
     dbQuery: new Histogram({
       name: 'watchfloor_db_query_duration_seconds',
       help: 'Database operations by name',

@@ -9,6 +9,7 @@ import type { Database, Tx } from './database.ts';
 import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
+import type { EngineState } from '../engine/carry-forward.ts';
 import type { Severity } from '../../src/lib/domain/severity.ts';
 import { anyText, json } from './sql-values.ts';
 
@@ -167,16 +168,16 @@ const INCIDENT_JSON = sql`json_build_object('id', i.id, 'number', i.number, 'sta
  * What the engine needs to process a batch from one source, read in one statement: the stored alerts
  * with these fingerprints, the newest incident per group key that is open or resolved inside the reopen
  * window, and the incidents those alerts belong to. Rows come back as JSON text (one parse, no
- * per-column conversion by the driver).
+ * per-column conversion by the driver). Without `tx`, it reads on a connection of its own.
  */
 export async function loadEngineState(
   database: Database,
-  tx: Tx,
+  tx: Tx | undefined,
   sourceId: string,
   fingerprints: string[],
   groupKeys: string[],
   reopenSince: Date,
-): Promise<{ alerts: Map<string, AlertRecord>; incidentsByGroupKey: Map<string, IncidentRecord>; incidentsById: Map<string, IncidentRecord> }> {
+): Promise<EngineState> {
   const [row] = await database.rows<{ alerts: string; by_key: string; by_id: string }>(
     sql`with found as (select * from alerts where source_id = ${sourceId} and fingerprint = ${anyText(fingerprints)}),
         by_key as (

@@ -5,7 +5,8 @@
  * BENCH_DATABASE_URL or TEST_DATABASE_URL is set — Postgres, at 1, 100 and 500 clients. Up to 20
  * clients decode and time every delta; the rest are silent screens (see silentClient).
  *
- * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500").
+ * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500"),
+ * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ import { cli, percentile, root, startServer } from './bench-support.ts';
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,100,500').split(',').map(Number);
 const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
 
 interface Target {
   name: string;
@@ -28,9 +30,12 @@ interface Target {
 }
 
 async function targets(): Promise<Target[]> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
-  const list: Target[] = [{ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) }];
-  if (pgUrl) {
+  const list: Target[] = [];
+  if (databases.includes('pglite')) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
+    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
+  }
+  if (pgUrl && databases.includes('postgres')) {
     const name = `wf_bench_${randomBytes(4).toString('hex')}`;
     const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${name}`);

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import { sources } from './sources.ts';
 
@@ -125,5 +125,8 @@ export const changes = pgTable(
   },
   (t) => [index('changes_at_idx').on(t.at)],
 );
+
+/** One number per change-writing transaction, in lock order (see ChangeWriter): tells whether another writer came between two. */
+export const writerTurns = pgSequence('writer_turns');
 
 export type ChangeId = typeof changes.$inferSelect.id;
