@@ -12,7 +12,8 @@
  *   half resolutions), first with the list still, then while it is scrolled continuously.
  *
  * Targets (issue #4): ≤ 500 ms to first render, ≥ 50 fps. Needs `npx vite build` first.
- * Options (env): BENCH_INCIDENTS (default 10000), BENCH_SECONDS (per phase, default 6), BENCH_RATE (changes/s, default 100).
+ * Options (env): BENCH_INCIDENTS (default 10000), BENCH_SECONDS (per phase, default 6), BENCH_RATE (changes/s, default 100),
+ * BENCH_CPU_SLOWDOWN (default 1: the page's CPU slowed down by this factor, as Chromium's DevTools do, to see a slower machine).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ import { cli, percentile, startServer } from './bench-support.ts';
 const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const rate = Number(process.env.BENCH_RATE ?? 100);
+const cpuSlowdown = Number(process.env.BENCH_CPU_SLOWDOWN ?? 1);
 const SEVERITIES = ['critical', 'high', 'warning', 'info'];
 const CLIENTS = ['acme', 'globex', 'initech', 'umbrella'];
 
@@ -72,6 +74,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   await context.addCookies([{ name, value, url }]);
   const page = await context.newPage();
+  if (cpuSlowdown !== 1) await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
   // Marks the moment the queue first shows rows with every incident counted, and records frame times on demand.
   await page.addInitScript(({ expected, FIRST_RENDER, QUEUE_COMPLETE }) => {
     new PerformanceObserver((entries) => {
