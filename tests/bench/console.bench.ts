@@ -74,7 +74,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   await context.addCookies([{ name, value, url }]);
   const page = await context.newPage();
-  if (cpuSlowdown !== 1) await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
+  const cdp = await context.newCDPSession(page);
+  if (cpuSlowdown !== 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
   // Marks the moment the queue first shows rows with every incident counted, and records frame times on demand.
   await page.addInitScript(({ expected, FIRST_RENDER, QUEUE_COMPLETE }) => {
     new PerformanceObserver((entries) => {
@@ -142,7 +143,6 @@ try {
   const warm = await openConsole();
   const rowsInDom = await page.locator('[data-testid="incident-row"]').count();
 
-  const cdp = await context.newCDPSession(page);
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number };
 

@@ -22,6 +22,7 @@ const resolve = resolverOf({
   ],
   'mapped.example': [{ address: '::ffff:192.168.1.2', family: 6 }],
   'self.example': [{ address: '127.0.0.1', family: 4 }],
+  'self-mapped.example': [{ address: '::ffff:127.0.0.1', family: 6 }],
 });
 
 function lookUp(hostname: string, options: { all?: boolean }, allowLoopback = false) {
@@ -50,6 +51,9 @@ describe('push endpoint addresses, checked at every connection', () => {
   it('lets this machine through only when the test setting allows loopback, never a private network', async () => {
     expect((await lookUp('self.example', {}, true)).error).toBeNull();
     expect((await lookUp('rebound.example', {}, true)).error?.code).toBe('EPUSHADDRESS');
+    // This machine written as an IPv4-mapped IPv6 address is this machine too: the same rule either way.
+    expect((await lookUp('self-mapped.example', {})).error?.code).toBe('EPUSHADDRESS');
+    expect((await lookUp('self-mapped.example', {}, true)).error).toBeNull();
   });
 
   it('passes resolver errors on', async () => {

@@ -100,6 +100,8 @@ describe('push endpoints and settings', () => {
       expect(ok(inside), inside).toThrow();
     }
     expect(ok('https://127.0.0.1:8443/x', true)).not.toThrow();
+    expect(ok('https://[::ffff:127.0.0.1]/x')).toThrow(/this machine/);
+    expect(ok('https://[::ffff:127.0.0.1]/x', true)).not.toThrow();
     expect(ok('https://10.0.0.5/x', true)).toThrow(/private/);
   });
 
