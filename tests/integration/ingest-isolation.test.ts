@@ -120,8 +120,14 @@ describe.each(DATABASES)('group commit isolation on $name', (target) => {
     const pending: Promise<void>[] = [];
     for (const [index, signals] of traffic('together', 80).entries()) {
       pending.push(pipeline.submit(real, signals));
-      // A few at a time, so there are many batches and each finds the one before it still writing.
-      if (index % 3 === 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      // A few at a time, each few sent once the batch before has reached its transaction: many batches, each
+      // finding the one before it still writing, however fast the machine.
+      if (index % 3 === 2) {
+        const { ahead, inTransaction } = await workedOut(metrics);
+        while ((await workedOut(metrics).then((now) => now.ahead + now.inTransaction)) === ahead + inTransaction) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
     }
     await Promise.all(pending);
 
