@@ -5,8 +5,14 @@ import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 const config = {
   preprocess: vitePreprocess(),
   kit: {
-    // A single-page app: the Node server serves build/ and answers unknown paths with index.html.
-    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+    // A single-page app: every page without a parameter is built ahead as its own HTML in build/pages (see
+    // src/routes/+layout.ts); the Node server answers any other path with the shell, which loads the page's
+    // code once it has routed. Pages apart from the files, so no folder of pages stands where a path is asked.
+    adapter: adapter({ pages: 'build/pages', assets: 'build', fallback: 'shell.html', strict: true }),
+    // Pages at any depth name the app's files from the root (/_app/…), as the shell does.
+    paths: { relative: false },
+    // Pages with a parameter (an incident, a wall) are not built ahead: the shell serves them.
+    prerender: { handleUnseenRoutes: 'ignore' },
     // Inline bootstrapping scripts get hashes, so no 'unsafe-inline' is needed.
     csp: {
       mode: 'hash',

@@ -6,6 +6,21 @@ const apiTarget = `http://127.0.0.1:${process.env.WATCHFLOOR_DEV_API_PORT ?? '80
 
 export default defineConfig({
   plugins: [sveltekit()],
+  build: {
+    // A first visit fetches the app over HTTP/1.1's six connections per host, so every file is a wait:
+    // the framework and the console's shared code come as one file each (7 files for the queue, not 31).
+    // The wall's d3 and the settings pages' validation stay in chunks of their own.
+    rolldownOptions: {
+      output: {
+        codeSplitting: {
+          groups: [
+            { name: 'framework', test: /node_modules[\\/](svelte|@sveltejs[\\/]kit|clsx|esm-env|socket\.io-client|socket\.io-parser|engine\.io-client|engine\.io-parser|@socket\.io)[\\/]/, priority: 2 },
+            { name: 'console', test: /src[\\/]lib[\\/](console|components|state|realtime|domain|api)[\\/]/, priority: 1 },
+          ],
+        },
+      },
+    },
+  },
   server: {
     proxy: {
       '/api': apiTarget,

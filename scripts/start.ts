@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = path.join(import.meta.dirname, '..');
-if (!fs.existsSync(path.join(root, 'build', 'index.html'))) {
+if (!fs.existsSync(path.join(root, 'build', 'pages', 'shell.html'))) {
   console.log('watchfloor: no app build yet, building it (once)…');
   const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });

@@ -22,7 +22,8 @@ const sw = self as unknown as ServiceWorkerGlobalScope;
 
 /** API reads answered from here when the network is down: the signed-in user's own, dropped at sign-in/out. */
 const API_CACHE = 'watchfloor-api';
-const SHELL = '/index.html';
+/** The app's shell: it routes any page itself (the pages built ahead only add hints for a first visit's fetches). */
+const SHELL = '/pages/shell.html';
 const ICON = '/icons/icon-192.png';
 const BADGE = '/icons/badge-96.png';
 

@@ -111,7 +111,7 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
       const body: ErrorBody = { error: { code: 'not_found', message: `no route ${request.method} ${pathname}` } };
       return reply.status(404).send(body);
     }
-    return sendAppShell(config, reply);
+    return sendAppPage(config, reply, pathname);
   });
 
   if (fs.existsSync(config.appDir)) {
@@ -125,16 +125,25 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
       },
     });
   }
-  app.get('/', { config: { public: true } }, (_request, reply) => sendAppShell(config, reply));
+  app.get('/', { config: { public: true } }, (_request, reply) => sendAppPage(config, reply, '/'));
   return app;
 }
 
-function sendAppShell(config: Config, reply: import('fastify').FastifyReply) {
-  const shell = path.join(config.appDir, 'index.html');
-  if (!fs.existsSync(shell)) {
+/** A page's path as the build names its HTML: lower-case words and slashes, nothing else. */
+const PAGE_PATH = /^\/(?:[a-z0-9-]+\/)*[a-z0-9-]*$/;
+
+/**
+ * The HTML for an app page: the page's own, built ahead (it lists the page's code, so the browser fetches it
+ * with the app's), or else the shell, which loads a page's code once the app has routed (an incident, say).
+ */
+function sendAppPage(config: Config, reply: import('fastify').FastifyReply, pathname: string) {
+  const pages = path.join(config.appDir, 'pages');
+  const own = PAGE_PATH.test(pathname) ? path.join(pages, pathname === '/' ? 'index.html' : `${pathname.replace(/\/$/, '')}.html`) : null;
+  const html = own !== null && fs.existsSync(own) ? own : path.join(pages, 'shell.html');
+  if (!fs.existsSync(html)) {
     return reply.status(503).type('text/plain').send('The Watchfloor app is not built yet: run `npm run build`.');
   }
-  return reply.header('cache-control', 'no-cache').type('text/html').send(fs.createReadStream(shell));
+  return reply.header('cache-control', 'no-cache').type('text/html').send(fs.createReadStream(html));
 }
 
 /** Maps Fastify's own errors onto the codes clients know; anything unknown becomes `internal`. */

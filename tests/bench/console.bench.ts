@@ -13,38 +13,45 @@
  *
  * Targets (issue #4): ≤ 500 ms to first render, ≥ 50 fps. Needs `npx vite build` first.
  * Options (env): BENCH_INCIDENTS (default 10000), BENCH_SECONDS (per phase, default 6), BENCH_RATE (changes/s, default 100),
- * BENCH_CPU_SLOWDOWN (default 1: the page's CPU slowed down by this factor, as Chromium's DevTools do, to see a slower machine).
+ * BENCH_CPU_SLOWDOWN (default 1: the page's CPU slowed down by this factor, as Chromium's DevTools do, to see a slower machine),
+ * BENCH_VISITS (default 1: first and returning visits each made this many times; the run with the median first render is printed),
+ * BENCH_TRACE (a file: Chromium's performance trace of the first visit goes there, of the last returning visit to
+ *   <file>.returning.json; both open in DevTools' Performance panel).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
+import type { Page } from 'playwright-core';
 import { assertAppBuilt, launchBrowser } from '../e2e/browser.ts';
 import { cli, percentile, startServer } from './bench-support.ts';
+import { firstRenderOf, markFirstRender, queueAlert, seedQueue } from './console-support.ts';
 
 const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const rate = Number(process.env.BENCH_RATE ?? 100);
 const cpuSlowdown = Number(process.env.BENCH_CPU_SLOWDOWN ?? 1);
-const SEVERITIES = ['critical', 'high', 'warning', 'info'];
-const CLIENTS = ['acme', 'globex', 'initech', 'umbrella'];
+const traceFile = process.env.BENCH_TRACE;
+const visits = Number(process.env.BENCH_VISITS ?? 1);
 
-/** One alert per incident: a distinct alertname makes its own group. */
-const alert = (i: number, status: 'firing' | 'resolved' = 'firing'): TestAlert => ({
-  name: `BenchAlert${i}`,
-  client: CLIENTS[i % CLIENTS.length],
-  instance: `node-${i % 400}`,
-  severity: SEVERITIES[i % 7 === 0 ? 0 : i % 4],
-  summary: `Synthetic incident ${i} on node-${i % 400}: interface errors above threshold`,
-  fingerprint: `bench-${i}`,
-  status,
-  startsAt: new Date(Date.now() - (i % 3600) * 1000).toISOString(),
-});
+/** When each step of opening the queue happened, in ms since navigation start. */
+interface Steps {
+  firstRender: number;
+  domContentLoaded: number;
+  sessionChecked: number;
+  connecting: number;
+  connected: number;
+  headReceived: number;
+  snapshotReceived: number;
+  snapshotApplied: number;
+}
 
+/** The visit with the median first render (the lower middle one of an even count). */
+function median(runs: Steps[]): Steps {
+  return [...runs].sort((a, b) => a.firstRender - b.firstRender)[Math.floor((runs.length - 1) / 2)];
+}
 
-/** What the page logs when the queue first shows its rows. */
-const FIRST_RENDER = 'watchfloor-bench:first-render';
 /** What the page logs when the whole snapshot is applied (the first render may come before it, from the head). */
 const QUEUE_COMPLETE = 'watchfloor-bench:queue-complete';
 
@@ -61,66 +68,50 @@ try {
   cli(env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench Engineer', '--role', 'engineer', '--password-stdin'], password);
 
   const seedStart = performance.now();
-  for (let from = 0; from < incidents; from += 500) {
-    const batch = Array.from({ length: Math.min(500, incidents - from) }, (_, k) => alert(from + k));
-    const response = await postAlertmanager(url, token, batch);
-    if (response.status !== 200) throw new Error(`seeding failed: ${response.status} ${await response.text()}`);
-  }
+  await seedQueue(url, token, incidents);
   const seedSeconds = (performance.now() - seedStart) / 1000;
 
   const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
   if (!login.ok) throw new Error(`sign-in failed: ${login.status}`);
   const [name, value] = login.headers.getSetCookie()[0].split(';')[0].split('=');
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-  await context.addCookies([{ name, value, url }]);
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  if (cpuSlowdown !== 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
-  // Marks the moment the queue first shows rows with every incident counted, and records frame times on demand.
-  await page.addInitScript(({ expected, FIRST_RENDER, QUEUE_COMPLETE }) => {
-    new PerformanceObserver((entries) => {
-      if (entries.getEntries().some((entry) => entry.name === 'wf:snapshot-applied')) console.debug(QUEUE_COMPLETE);
-    }).observe({ type: 'mark' });
-    const w = window as unknown as { __firstRender?: number; __frames?: number[]; __recording?: boolean; __longTasks?: number };
-    const observer = new MutationObserver(() => {
-      const list = document.querySelector('[data-testid="incident-list"]');
-      if (w.__firstRender === undefined && list && Number(list.getAttribute('data-count')) >= expected && list.querySelector('[data-testid="incident-row"]')) {
-        // The DOM is updated; the rows are on screen at the next frame.
-        requestAnimationFrame(() => {
-          if (w.__firstRender !== undefined) return;
-          w.__firstRender = performance.now();
-          console.debug(FIRST_RENDER);
-        });
-      }
-    });
-    observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-count'] });
-    w.__frames = [];
-    w.__longTasks = 0;
-    new PerformanceObserver((entries) => {
-      if (w.__recording) w.__longTasks! += entries.getEntries().length;
-    }).observe({ type: 'longtask', buffered: false });
-    let last = 0;
-    const tick = (t: number) => {
-      if (w.__recording && last) w.__frames!.push(t - last);
-      last = t;
+  /** A signed-in browser profile of its own: nothing cached, no service worker yet. */
+  async function newProfile() {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    await context.addCookies([{ name, value, url }]);
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    if (cpuSlowdown !== 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
+    await markFirstRender(page, incidents);
+    // Tells when the whole snapshot is applied, and records frame times on demand.
+    await page.addInitScript((QUEUE_COMPLETE) => {
+      new PerformanceObserver((entries) => {
+        if (entries.getEntries().some((entry) => entry.name === 'wf:snapshot-applied')) console.debug(QUEUE_COMPLETE);
+      }).observe({ type: 'mark' });
+      const w = window as unknown as { __frames?: number[]; __recording?: boolean; __longTasks?: number };
+      w.__frames = [];
+      w.__longTasks = 0;
+      new PerformanceObserver((entries) => {
+        if (w.__recording) w.__longTasks! += entries.getEntries().length;
+      }).observe({ type: 'longtask', buffered: false });
+      let last = 0;
+      const tick = (t: number) => {
+        if (w.__recording && last) w.__frames!.push(t - last);
+        last = t;
+        requestAnimationFrame(tick);
+      };
       requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  }, { expected: incidents, FIRST_RENDER, QUEUE_COMPLETE });
+    }, QUEUE_COMPLETE);
+    return { context, page, cdp };
+  }
 
   /** Navigates to the queue and waits for its first render; returns when each step happened (ms since navigation start). */
-  async function openConsole() {
-    // Told by a console message, not page.waitForFunction: that injects Playwright's own script, whose
-    // compilation took ~100 ms of the page's main thread in the middle of the load (seen in a trace).
-    const rendered = page.waitForEvent('console', { predicate: (message) => message.text() === FIRST_RENDER, timeout: 60_000 });
+  async function openConsole(page: Page): Promise<Steps> {
     const complete = page.waitForEvent('console', { predicate: (message) => message.text() === QUEUE_COMPLETE, timeout: 60_000 });
-    await page.goto(`${url}/`);
-    await Promise.all([rendered, complete]);
-    return page.evaluate(() => {
+    const firstRender = await firstRenderOf(page, `${url}/`, [complete]);
+    const steps = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const mark = (name: string) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1);
       return {
-        firstRender: Math.round((window as unknown as { __firstRender: number }).__firstRender),
         domContentLoaded: Math.round(nav.domContentLoadedEventEnd),
         sessionChecked: Math.round((performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => r.name.endsWith('/api/v1/session'))?.responseEnd ?? -1),
         connecting: mark('wf:connecting'),
@@ -130,17 +121,37 @@ try {
         snapshotApplied: mark('wf:snapshot-applied'),
       };
     });
+    return { firstRender, ...steps };
   }
   // Let the server settle after seeding, as it would be when an engineer opens the console.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   // First visit: nothing cached. Then a returning engineer: the service worker the first visit installed
   // serves the app shell and code (V8 has it compiled), as on every later day of a NOC console.
-  const cold = await openConsole();
+  // Each first visit in a new profile; the last one stays for the returning visits and the stream.
+  const firstVisits: Steps[] = [];
+  let profile = await newProfile();
+  for (let visit = 1; ; visit++) {
+    if (traceFile && visit === 1) await browser.startTracing(profile.page, { path: traceFile, screenshots: true });
+    firstVisits.push(await openConsole(profile.page));
+    if (traceFile && visit === 1) await browser.stopTracing();
+    if (visit === visits) break;
+    await profile.context.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    profile = await newProfile();
+  }
+  const { context, page, cdp } = profile;
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await openConsole(); // the first controlled load writes V8's code cache
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const warm = await openConsole();
+  await openConsole(page); // the first controlled load writes V8's code cache
+  const returningVisits: Steps[] = [];
+  for (let visit = 1; visit <= visits; visit++) {
+    await new Promise((resolve) => setTimeout(resolve, visit === 1 ? 1000 : 500));
+    if (traceFile && visit === visits) await browser.startTracing(page, { path: `${traceFile}.returning.json`, screenshots: true });
+    returningVisits.push(await openConsole(page));
+    if (traceFile && visit === visits) await browser.stopTracing();
+  }
+  const cold = median(firstVisits);
+  const warm = median(returningVisits);
   const rowsInDom = await page.locator('[data-testid="incident-row"]').count();
 
   await cdp.send('HeapProfiler.collectGarbage');
@@ -156,8 +167,8 @@ try {
     while (streaming) {
       const started = performance.now();
       const batch = [
-        ...Array.from({ length: perTick }, () => alert(next++)),
-        ...Array.from({ length: perTick }, () => alert(resolveFrom++, 'resolved')),
+        ...Array.from({ length: perTick }, () => queueAlert(next++)),
+        ...Array.from({ length: perTick }, () => queueAlert(resolveFrom++, 'resolved')),
       ];
       await postAlertmanager(url, token, batch);
       changesSent += batch.length;
@@ -220,6 +231,7 @@ try {
     /** Each step of opening the queue, in ms since navigation start: a first visit, and a returning one. */
     firstVisit: cold,
     returning: warm,
+    firstRenders: { firstVisits: firstVisits.map((v) => v.firstRender), returningVisits: returningVisits.map((v) => v.firstRender) },
     rowsInDom,
     jsHeapMB: Number((heap.usedSize / 1048576).toFixed(1)),
     jsHeapAfterStreamingMB: Number((heapAfter.usedSize / 1048576).toFixed(1)),
@@ -227,11 +239,12 @@ try {
   };
   console.log(JSON.stringify(result, null, 2));
   console.log('');
-  console.log(`| open incidents | visit | first render | socket connecting → connected | session checked | head received | snapshot received → applied | JS heap | rows in DOM |`);
+  console.log(`| open incidents | visit | first render${visits > 1 ? ` (median of ${visits}; all)` : ''} | socket connecting → connected | session checked | head received | snapshot received → applied | JS heap | rows in DOM |`);
   console.log(`| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
-  for (const [visit, t] of [['first', cold], ['returning', warm]] as const) {
+  for (const [visit, t, runs] of [['first', cold, firstVisits], ['returning', warm, returningVisits]] as const) {
+    const all = visits > 1 ? ` (${runs.map((v) => v.firstRender).join(', ')})` : '';
     console.log(
-      `| ${incidents.toLocaleString('en')} | ${visit} | ${t.firstRender} ms | ${t.connecting} → ${t.connected} ms | ${t.sessionChecked} ms | ${t.headReceived} ms | ${t.snapshotReceived} → ${t.snapshotApplied} ms | ${result.jsHeapMB} MB | ${rowsInDom} |`,
+      `| ${incidents.toLocaleString('en')} | ${visit} | ${t.firstRender} ms${all} | ${t.connecting} → ${t.connected} ms | ${t.sessionChecked} ms | ${t.headReceived} ms | ${t.snapshotReceived} → ${t.snapshotApplied} ms | ${result.jsHeapMB} MB | ${rowsInDom} |`,
     );
   }
   console.log('');

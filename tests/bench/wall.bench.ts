@@ -162,7 +162,7 @@ async function measureFrames(page: Page, seconds: number): Promise<{ fps: number
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(root, 'build', 'index.html'))) {
+  if (!fs.existsSync(path.join(root, 'build', 'pages', 'shell.html'))) {
     console.log('building the app…');
     spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
   }

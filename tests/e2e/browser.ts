@@ -36,7 +36,7 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** The test server serves build/: fail loudly, not mysteriously, when nobody built it. */
 export function assertAppBuilt(): void {
-  const shell = path.join(root, 'build', 'index.html');
+  const shell = path.join(root, 'build', 'pages', 'shell.html');
   if (!fs.existsSync(shell)) throw new Error(`the app is not built (${shell} is missing): run \`npx vite build\` first`);
 }
 

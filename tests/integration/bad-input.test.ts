@@ -144,7 +144,7 @@ describe.each(DATABASES)('bad input on $name', (database) => {
   });
 
   it('any other path → the app (or a plain 503 when no build exists)', async () => {
-    const built = fs.existsSync(path.join(server.context.config.appDir, 'index.html'));
+    const built = fs.existsSync(path.join(server.context.config.appDir, 'pages', 'shell.html'));
     for (const route of ['/settings/users', '/', '/wall', '/m/incidents/123?x=1']) {
       const response = await fetch(`${server.url}${route}`);
       if (built) {
@@ -159,9 +159,28 @@ describe.each(DATABASES)('bad input on $name', (database) => {
     }
   });
 
+  it("a page built ahead gets its own HTML, naming its code; any other path gets the app's shell", async () => {
+    const pages = path.join(server.context.config.appDir, 'pages');
+    if (!fs.existsSync(path.join(pages, 'shell.html'))) return; // no build: the 503 above covers it
+    const shell = fs.readFileSync(path.join(pages, 'shell.html'), 'utf8');
+    const html = async (route: string) => (await fetch(`${server.url}${route}`)).text();
+    for (const [route, file] of [['/', 'index.html'], ['/lead', 'lead.html'], ['/lead/', 'lead.html'], ['/m', 'm.html'], ['/m/', 'm.html'], ['/m/settings', 'm/settings.html']]) {
+      const page = await html(route);
+      expect(page, route).toBe(fs.readFileSync(path.join(pages, file), 'utf8'));
+      expect(page, route).not.toBe(shell);
+      // It lists more of the app's code than the shell does: its page's own modules.
+      const preloads = (text: string) => text.match(/rel="modulepreload"/g)?.length ?? 0;
+      expect(preloads(page), route).toBeGreaterThan(preloads(shell));
+    }
+    // Pages with a parameter, unknown paths and anything that is not a plain page path get the shell.
+    for (const route of ['/incident/5b6c4a0e-0000-4000-8000-000000000000', '/wall/abc', '/no-such-page', '/Lead', '/lead.html', '/m/settings%2e']) {
+      expect(await html(route), route).toBe(shell);
+    }
+  });
+
   it('a hostile batch never gets a 500 nor a file from outside build/, and the server keeps answering', async () => {
     const { port } = server;
-    const built = fs.existsSync(path.join(server.context.config.appDir, 'index.html'));
+    const built = fs.existsSync(path.join(server.context.config.appDir, 'pages', 'shell.html'));
     const answers: { what: string; response: RawResponse }[] = [];
     const record = async (what: string, pending: Promise<RawResponse>) => answers.push({ what, response: await pending });
 

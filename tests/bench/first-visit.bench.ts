@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:first-visit -- <app dir> [<app dir> …]`: compares builds of the app on the console's first
+ * visit (nothing cached), the figure that moves most with how the app is built and shipped.
+ *
+ * One server per build (`WATCHFLOOR_APP_DIR`, each its own PGlite with the same 10,000 open incidents), and
+ * first visits taken in rounds, each round visiting every build once in a random order, in a new browser
+ * profile each time: noise from the machine (other work, a neighbour's CPU) falls on every build alike, which
+ * back-to-back runs of `bench:console` cannot promise. Prints each build's first renders and their quartiles.
+ *
+ * Try a change: `npx vite build && cp -r build /tmp/app-before`, make the change, `npx vite build`,
+ * then `npm run bench:first-visit -- /tmp/app-before build`.
+ * Options (env): BENCH_ROUNDS (default 12), BENCH_INCIDENTS (default 10000).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { launchBrowser } from '../e2e/browser.ts';
+import { cli, percentile, startServer } from './bench-support.ts';
+import { firstRenderOf, markFirstRender, seedQueue } from './console-support.ts';
+
+const builds = process.argv.slice(2);
+const appDirs = builds.map((dir) => path.resolve(dir));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
+const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
+if (appDirs.length === 0) {
+  console.error('usage: npm run bench:first-visit -- <app dir> [<app dir> …]   (each a build/ folder of the app)');
+  process.exit(2);
+}
+for (const dir of appDirs) {
+  if (!fs.existsSync(path.join(dir, '_app'))) {
+    console.error(`${dir} is not a build of the app (no _app folder in it)`);
+    process.exit(2);
+  }
+}
+
+interface Target {
+  url: string;
+  cookie: { name: string; value: string };
+  server: ChildProcess;
+  dataDir: string;
+  firstRenders: number[];
+}
+
+const targets: Target[] = [];
+const browser = await launchBrowser();
+try {
+  for (const [index, appDir] of appDirs.entries()) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-first-visit-'));
+    const env = { WATCHFLOOR_DATA: dataDir, WATCHFLOOR_APP_DIR: appDir };
+    const port = 18_970 + index;
+    const server = await startServer(env, port);
+    const url = `http://127.0.0.1:${port}`;
+    const target: Target = { url, cookie: { name: '', value: '' }, server, dataDir, firstRenders: [] };
+    targets.push(target);
+    const { token } = JSON.parse(cli(env, ['source', 'add', '--name', 'bench', '--format', 'alertmanager'])) as { token: string };
+    const password = `bench-${randomBytes(8).toString('hex')}`;
+    cli(env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench Engineer', '--role', 'engineer', '--password-stdin'], password);
+    await seedQueue(url, token, incidents);
+    const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
+    if (!login.ok) throw new Error(`sign-in failed: ${login.status}`);
+    const [name, value] = login.headers.getSetCookie()[0].split(';')[0].split('=');
+    target.cookie = { name, value };
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // let the servers settle after seeding
+
+  for (let round = 0; round < rounds; round++) {
+    const order = targets.map((target) => ({ target, key: Math.random() })).sort((a, b) => a.key - b.key);
+    for (const { target } of order) {
+      const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+      await context.addCookies([{ ...target.cookie, url: target.url }]);
+      const page = await context.newPage();
+      await markFirstRender(page, incidents);
+      target.firstRenders.push(await firstRenderOf(page, `${target.url}/`));
+      await context.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+} finally {
+  await browser.close();
+  for (const { server } of targets) {
+    server.kill();
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+  for (const { dataDir } of targets) fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+const rows = targets.map(({ firstRenders }, index) => ({
+  build: builds[index],
+  'median ms': percentile(firstRenders, 50),
+  'q1 ms': percentile(firstRenders, 25),
+  'q3 ms': percentile(firstRenders, 75),
+  'min ms': Math.min(...firstRenders),
+  'max ms': Math.max(...firstRenders),
+}));
+console.log(JSON.stringify({ bench: 'first-visit', incidents, rounds, cpus: os.cpus().length, node: process.version, rows, firstRenders: Object.fromEntries(targets.map((t, i) => [rows[i].build, t.firstRenders])) }, null, 2));
+console.log('');
+console.log(`| build | first render, median | quartiles | fastest – slowest |`);
+console.log(`| --- | ---: | ---: | ---: |`);
+for (const row of rows) console.log(`| ${row.build} | ${row['median ms']} ms | ${row['q1 ms']}–${row['q3 ms']} ms | ${row['min ms']}–${row['max ms']} ms |`);
