@@ -29,8 +29,8 @@ if (appDirs.length === 0) {
   process.exit(2);
 }
 for (const dir of appDirs) {
-  if (!fs.existsSync(path.join(dir, '_app'))) {
-    console.error(`${dir} is not a build of the app (no _app folder in it)`);
+  if (!fs.existsSync(path.join(dir, 'pages', 'shell.html'))) {
+    console.error(`${dir} is not a build of the app this server serves (no pages/shell.html in it)`);
     process.exit(2);
   }
 }
