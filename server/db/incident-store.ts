@@ -87,12 +87,15 @@ export interface IncidentRow {
   version: number;
 }
 
-/** The columns the engine works on: no names to look up, no join (it runs for every ingest batch). */
+/**
+ * The columns the engine works on: no names to look up, no join (it runs for every ingest batch), and not the
+ * node list, which grows with the incident: the engine reports the nodes a batch adds (`addedNodes`).
+ */
 const ENGINE_COLUMNS = sql`i.id, i.group_key, i.client, i.status, i.severity, i.summary, i.alert_count, i.open_alert_count,
-  i.created_at, i.acknowledged_at, i.resolved_at, i.updated_at, i.nodes`;
+  i.created_at, i.acknowledged_at, i.resolved_at, i.updated_at`;
 type EngineRow = Pick<
   IncidentRow,
-  'id' | 'group_key' | 'client' | 'status' | 'severity' | 'summary' | 'alert_count' | 'open_alert_count' | 'created_at' | 'acknowledged_at' | 'resolved_at' | 'updated_at' | 'nodes'
+  'id' | 'group_key' | 'client' | 'status' | 'severity' | 'summary' | 'alert_count' | 'open_alert_count' | 'created_at' | 'acknowledged_at' | 'resolved_at' | 'updated_at'
 >;
 
 function toIncidentRecord(r: EngineRow): IncidentRecord {
@@ -109,7 +112,7 @@ function toIncidentRecord(r: EngineRow): IncidentRecord {
     acknowledgedAt: maybeDate(r.acknowledged_at),
     resolvedAt: maybeDate(r.resolved_at),
     updatedAt: date(r.updated_at),
-    nodes: r.nodes ?? [],
+    addedNodes: [],
   };
 }
 
@@ -178,6 +181,7 @@ export async function loadEngineState(
   groupKeys: string[],
   reopenSince: Date,
 ): Promise<EngineState> {
+  // by_id leaves out what by_key already holds: most of a batch's alerts belong to the incidents of its keys.
   const [row] = await database.rows<{ alerts: string; by_key: string; by_id: string }>(
     sql`with found as (select * from alerts where source_id = ${sourceId} and fingerprint = ${anyText(fingerprints)}),
         by_key as (
@@ -185,7 +189,7 @@ export async function loadEngineState(
           where i.group_key = ${anyText(groupKeys)} and i.merged_into_id is null
             and (i.status <> 'resolved' or i.resolved_at >= ${reopenSince.toISOString()}::timestamptz)
           order by i.group_key, i.created_at desc),
-        by_id as (select ${ENGINE_COLUMNS} from incidents i where i.id in (select incident_id from found))
+        by_id as (select ${ENGINE_COLUMNS} from incidents i where i.id in (select incident_id from found) and i.id not in (select id from by_key))
         select (select coalesce(json_agg(found), '[]') from found)::text as alerts,
           (select coalesce(json_agg(by_key), '[]') from by_key)::text as by_key,
           (select coalesce(json_agg(by_id), '[]') from by_id)::text as by_id`,
@@ -319,22 +323,26 @@ const alertUpsert = (alerts: AlertRecord[]): SQL =>
         client = excluded.client, node = excluded.node, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
         last_seen_at = excluded.last_seen_at, resolved_at = excluded.resolved_at, count = excluded.count`;
 
-/** Inserts or updates incidents (bumping their version), returning their rows. */
+/**
+ * Inserts or updates incidents (bumping their version), returning their rows. The node list grows by the nodes
+ * the batch added that it lacks, in the order they came.
+ */
 const incidentUpsert = (incidents: IncidentRecord[]): SQL =>
   sql`insert into incidents (id, group_key, client, client_id, status, severity, summary, alert_count, open_alert_count,
         created_at, acknowledged_at, resolved_at, updated_at, labels, nodes)
       select x."id", x."groupKey", x."client", (select id from clients where slug = x."client"), x."status", x."severity",
         x."summary", x."alertCount", x."openAlertCount", x."createdAt", x."acknowledgedAt", x."resolvedAt", x."updatedAt",
-        coalesce(x."labels", '{}'::jsonb), coalesce(x."nodes", '{}'::text[])
+        coalesce(x."labels", '{}'::jsonb), coalesce(x."addedNodes", '{}'::text[])
       from jsonb_to_recordset(${json(incidents)}) as x("id" uuid, "groupKey" text, "client" text, "status" text,
         "severity" text, "summary" text, "alertCount" int, "openAlertCount" int, "createdAt" timestamptz,
-        "acknowledgedAt" timestamptz, "resolvedAt" timestamptz, "updatedAt" timestamptz, "labels" jsonb, "nodes" text[])
+        "acknowledgedAt" timestamptz, "resolvedAt" timestamptz, "updatedAt" timestamptz, "labels" jsonb, "addedNodes" text[])
       -- People own assignee, team and snooze (server/incidents): ingest never writes them, except that a
       -- resolved or reopened incident is no longer snoozed.
       on conflict (id) do update set status = excluded.status, severity = excluded.severity, summary = excluded.summary,
         alert_count = excluded.alert_count, open_alert_count = excluded.open_alert_count,
         acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at,
-        snoozed_until = case when excluded.status = incidents.status then incidents.snoozed_until end, nodes = excluded.nodes,
+        snoozed_until = case when excluded.status = incidents.status then incidents.snoozed_until end,
+        nodes = incidents.nodes || array(select n from unnest(excluded.nodes) as n where n <> all(incidents.nodes)),
         version = incidents.version + 1
       returning *`;
 

@@ -66,8 +66,9 @@ export interface EngineOutput {
  *   already resolved (same `startsAt`), changes nothing. This keeps sender retries that
  *   arrive out of order from reopening or resolving the wrong thing.
  *
- * - Every incident keeps the distinct node names of its member alerts in `nodes` (a new node
- *   touches the incident; a repeat does not).
+ * - Every incident keeps the distinct node names of its member alerts: the output names the nodes
+ *   the batch's alerts brought (`addedNodes`) and the database appends those it lacks. A repeat
+ *   touches the incident only when its node label changed.
  *
  * Timeline entries carry actor `source:<sourceName>`. Inputs are not mutated.
  */
@@ -79,10 +80,10 @@ export function processSignals(input: EngineInput): EngineOutput {
   const alerts = new Map<string, AlertRecord>();
   for (const [fingerprint, alert] of input.alerts) alerts.set(fingerprint, { ...alert });
   const incidents = new Map<string, IncidentRecord>();
-  for (const incident of input.incidentsById.values()) incidents.set(incident.id, { ...incident });
+  for (const incident of input.incidentsById.values()) incidents.set(incident.id, { ...incident, addedNodes: [] });
   const incidentIdByKey = new Map<string, string>();
   for (const [key, incident] of input.incidentsByGroupKey) {
-    if (!incidents.has(incident.id)) incidents.set(incident.id, { ...incident });
+    if (!incidents.has(incident.id)) incidents.set(incident.id, { ...incident, addedNodes: [] });
     incidentIdByKey.set(key, incident.id);
   }
 
@@ -133,10 +134,7 @@ export function processSignals(input: EngineInput): EngineOutput {
 
   /** The incident's node list is the distinct nodes of its member alerts (the topology map paints them). */
   function addNode(incident: IncidentRecord, node: string | null): void {
-    if (node !== null && !incident.nodes.includes(node)) {
-      incident.nodes = [...incident.nodes, node];
-      touchedIncidents.add(incident.id);
-    }
+    if (node !== null && !incident.addedNodes.includes(node)) incident.addedNodes = [...incident.addedNodes, node];
   }
 
   /** Finds or makes the incident for an alert that is firing without an open incident. */
@@ -179,7 +177,7 @@ export function processSignals(input: EngineInput): EngineOutput {
       acknowledgedAt: null,
       resolvedAt: null,
       updatedAt: now,
-      nodes: alert.node === null ? [] : [alert.node],
+      addedNodes: alert.node === null ? [] : [alert.node],
     };
     alert.incidentId = incident.id;
     incidents.set(incident.id, incident);
@@ -226,6 +224,7 @@ export function processSignals(input: EngineInput): EngineOutput {
       if (signal.startsAt < existing.startsAt) return; // late copy of an older occurrence
       const severityChanged = signal.severity !== existing.severity;
       const summaryChanged = signal.summary !== existing.summary;
+      const nodeChanged = signal.node !== existing.node;
       existing.lastSeenAt = now;
       existing.count += 1;
       // latest details win, silently: repeats must not be noise
@@ -240,7 +239,11 @@ export function processSignals(input: EngineInput): EngineOutput {
         const incident = incidents.get(existing.incidentId);
         if (incident !== undefined && isOpen(incident)) {
           if (severityChanged) raiseSeverity(incident, existing);
-          addNode(incident, existing.node);
+          // The alert's node joined the incident's list with the alert: only a node label that changed brings one.
+          if (nodeChanged && existing.node !== null) {
+            addNode(incident, existing.node);
+            touchedIncidents.add(incident.id);
+          }
         }
       }
       return;

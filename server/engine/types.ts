@@ -79,8 +79,12 @@ export interface IncidentRecord {
   acknowledgedAt: Date | null;
   resolvedAt: Date | null;
   updatedAt: Date;
-  /** Distinct node names of member alerts (kept by the engine as alerts join). */
-  nodes: string[];
+  /**
+   * The node names this batch's alerts brought to the incident (all of them for a new one). The database keeps
+   * the incident's distinct list and appends the ones it lacks, so the engine neither reads nor ships a list that
+   * grows with the incident (hundreds of nodes in a site outage, rewritten on every change). Empty in read state.
+   */
+  addedNodes: string[];
   /** Labels of the opening alert, set by the ingest pipeline on new incidents only (written once). */
   labels?: Record<string, string>;
 }

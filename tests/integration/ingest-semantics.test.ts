@@ -233,6 +233,20 @@ describe.each(DATABASES)('ingest semantics on $name', (database) => {
     expect(incidents).toHaveLength(1);
     expect(incidents[0]).toMatchObject({ alertCount: 500, openAlertCount: 500 });
   });
+
+  it("an incident's nodes are the distinct nodes of its alerts, in the order they came, across webhooks", async () => {
+    const nodesOf = async () => (await openIncidents(env, 'nodes'))[0].nodes;
+    await send(env, alertmanager([{ name: 'Down', client: 'nodes', instance: 'sw-1' }, { name: 'Down', client: 'nodes', instance: 'sw-2' }]));
+    expect(await nodesOf()).toEqual(['sw-1', 'sw-2']);
+    // A later webhook: one node it has, one new, one new twice.
+    await send(env, alertmanager(['sw-2', 'sw-3', 'sw-4', 'sw-4'].map((instance, i) => ({ name: 'Down', client: 'nodes', instance, fingerprint: `nodes-late-${i}` }))));
+    expect(await nodesOf()).toEqual(['sw-1', 'sw-2', 'sw-3', 'sw-4']);
+    // Repeats change nothing: no new change row for the incident.
+    const before = await counts(env);
+    await send(env, alertmanager([{ name: 'Down', client: 'nodes', instance: 'sw-1' }]));
+    expect(await nodesOf()).toEqual(['sw-1', 'sw-2', 'sw-3', 'sw-4']);
+    expect((await counts(env)).changes).toBe(before.changes);
+  });
 });
 
 describe.each(DATABASES)('reopen window 0 on $name', (database) => {

@@ -124,7 +124,7 @@ describe('carryForward', () => {
   it("ignores another source's alerts with the same fingerprint, but not its incidents", () => {
     const incident: IncidentRecord = {
       id: 'i1', groupKey: 'acme|Down', client: 'acme', status: 'triggered', severity: 'critical', summary: 'Down', alertCount: 1,
-      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), nodes: [],
+      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), addedNodes: [],
     };
     const alert = { id: 'a1', sourceId: 'src-2', fingerprint: 'f0', incidentId: 'i1' } as AlertRecord;
     const empty: EngineState = { alerts: new Map(), incidentsByGroupKey: new Map(), incidentsById: new Map() };
@@ -137,7 +137,7 @@ describe('carryForward', () => {
   it('keeps the newer incident the read chose for a key when an older one of that key was written', () => {
     const newer: IncidentRecord = {
       id: 'i2', groupKey: 'acme|Down', client: 'acme', status: 'triggered', severity: 'critical', summary: 'Down', alertCount: 1,
-      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), nodes: [],
+      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), addedNodes: [],
     };
     const older = { ...newer, id: 'i1', status: 'resolved' as const, createdAt: new Date(T0 - MIN), resolvedAt: new Date(T0) };
     const state: EngineState = { alerts: new Map(), incidentsByGroupKey: new Map([[newer.groupKey, newer]]), incidentsById: new Map([[newer.id, newer]]) };
@@ -148,7 +148,7 @@ describe('carryForward', () => {
   it('gives up when the incident the read chose for a key is no longer one it would choose, or two are equally new', () => {
     const base: IncidentRecord = {
       id: 'i1', groupKey: 'acme|Down', client: 'acme', status: 'triggered', severity: 'critical', summary: 'Down', alertCount: 1,
-      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), nodes: [],
+      openAlertCount: 1, createdAt: new Date(T0), acknowledgedAt: null, resolvedAt: null, updatedAt: new Date(T0), addedNodes: [],
     };
     const state: EngineState = { alerts: new Map(), incidentsByGroupKey: new Map([[base.groupKey, base]]), incidentsById: new Map([[base.id, base]]) };
     const scope: StateScope = { sourceId: SOURCE, fingerprints: new Set(), groupKeys: new Set([base.groupKey]), reopenSince: new Date(T0) };

@@ -153,7 +153,7 @@ describe('processSignals: new alerts and grouping', () => {
         acknowledgedAt: null,
         resolvedAt: null,
         updatedAt: at(0),
-        nodes: ['core-sw-01'],
+        addedNodes: ['core-sw-01'],
       },
     ]);
     expect(out.newIncidentIds).toEqual([alert.incidentId]);

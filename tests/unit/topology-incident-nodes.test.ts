@@ -19,19 +19,33 @@ function input(signals: Signal[], incidents: IncidentRecord[] = [], alerts: Engi
 }
 
 describe('incidents keep the nodes of their alerts (the map paints them)', () => {
-  it('collects the distinct nodes of the alerts that join an incident', () => {
+  it('a new incident names the distinct nodes of the alerts that opened and joined it', () => {
     const out = processSignals(input([sig('a', 'sw-01'), sig('b', 'sw-02'), sig('c', 'sw-01'), sig('d', null)]));
     expect(out.incidents).toHaveLength(1);
-    expect(out.incidents[0].nodes).toEqual(['sw-01', 'sw-02']);
+    expect(out.incidents[0].addedNodes).toEqual(['sw-01', 'sw-02']);
   });
 
-  it('a node new to an open incident touches it; a repeat from a known node does not', () => {
+  it('an open incident is sent only the nodes a batch brings, not the list it has (the database appends them)', () => {
     const first = processSignals(input([sig('a', 'sw-01')]));
-    const incident = first.incidents[0];
+    const incident = { ...first.incidents[0], addedNodes: [] };
+    const joined = processSignals(input([sig('b', 'sw-02'), sig('c', 'sw-02')], [incident]));
+    expect(joined.incidents[0].addedNodes).toEqual(['sw-02']);
+  });
+
+  it('a repeat from the same node does not touch the incident; a repeat whose node changed does', () => {
+    const first = processSignals(input([sig('a', 'sw-01')]));
+    const incident = { ...first.incidents[0], addedNodes: [] };
     const alert = first.alerts[0];
     const repeat = processSignals(input([sig('a', 'sw-01')], [incident], new Map([['a', alert]])));
     expect(repeat.incidents).toEqual([]);
     const moved = processSignals(input([sig('a', 'sw-09')], [incident], new Map([['a', alert]])));
-    expect(moved.incidents[0].nodes).toEqual(['sw-01', 'sw-09']);
+    expect(moved.incidents[0].addedNodes).toEqual(['sw-09']);
+  });
+
+  it('read state with nodes from an earlier batch does not send them again', () => {
+    const first = processSignals(input([sig('a', 'sw-01')]));
+    // carried forward as written: its addedNodes still name sw-01
+    const joined = processSignals(input([sig('b', 'sw-02')], [first.incidents[0]]));
+    expect(joined.incidents[0].addedNodes).toEqual(['sw-02']);
   });
 });
