@@ -204,22 +204,20 @@ export async function loadEngineState(
 }
 
 /**
- * True when only the sighting moved (lastSeenAt, count): Alertmanager's repeat notifications, most of
- * a storm's traffic. Those rows take a narrow update instead of a rewrite of every column.
+ * True when only the alert's state moved (lastSeenAt and count, status, resolvedAt and endsAt) and nothing
+ * it says: Alertmanager's repeat notifications, most of a storm's traffic, and resolutions. Those rows take
+ * a narrow update instead of a rewrite of every column.
  */
-export function onlySeenAgain(before: AlertRecord | undefined, after: AlertRecord): boolean {
+export function onlyStateMoved(before: AlertRecord | undefined, after: AlertRecord): boolean {
   if (!before) return false;
   return (
     before.id === after.id &&
     before.incidentId === after.incidentId &&
-    before.status === after.status &&
     before.severity === after.severity &&
     before.summary === after.summary &&
     before.client === after.client &&
     before.node === after.node &&
     before.startsAt.getTime() === after.startsAt.getTime() &&
-    before.endsAt?.getTime() === after.endsAt?.getTime() &&
-    before.resolvedAt?.getTime() === after.resolvedAt?.getTime() &&
     sameStrings(before.labels, after.labels) &&
     sameStrings(before.annotations, after.annotations) &&
     JSON.stringify(before.links) === JSON.stringify(after.links)
@@ -237,7 +235,7 @@ function sameStrings(a: Record<string, string>, b: Record<string, string>): bool
 export interface IngestWrite {
   incidents: IncidentRecord[];
   alerts: AlertRecord[];
-  /** The alerts as loaded before the engine ran: those only seen again take a narrow update. */
+  /** The alerts as loaded before the engine ran: those whose state alone moved take a narrow update. */
   alertsBefore: Map<string, AlertRecord>;
   timeline: TimelineEntry[];
   sourceId: string;
@@ -254,10 +252,10 @@ export async function writeIngest(database: Database, tx: Tx, write: IngestWrite
   const steps: SQL[] = [];
   const step = (name: string, statement: SQL) => steps.push(sql`${sql.raw(name)} as (${statement})`);
   if (write.incidents.length > 0) step('upserted', incidentUpsert(write.incidents));
-  const seenAgain: AlertRecord[] = [];
+  const stateMoved: AlertRecord[] = [];
   const rewritten: AlertRecord[] = [];
-  for (const alert of write.alerts) (onlySeenAgain(write.alertsBefore.get(alert.fingerprint), alert) ? seenAgain : rewritten).push(alert);
-  if (seenAgain.length > 0) step('seen_again', alertSightings(seenAgain));
+  for (const alert of write.alerts) (onlyStateMoved(write.alertsBefore.get(alert.fingerprint), alert) ? stateMoved : rewritten).push(alert);
+  if (stateMoved.length > 0) step('state_moved', alertStates(stateMoved));
   if (rewritten.length > 0) step('rewritten', alertUpsert(rewritten));
   if (write.timeline.length > 0) step('noted', timelineInsert(write.timeline));
   if (write.signals.length > 0) step('recorded_signals', signalInsert(write.sourceId, write.signals));
@@ -300,11 +298,11 @@ const signalInsert = (sourceId: string, signals: IngestWrite['signals']): SQL =>
       from jsonb_to_recordset(${json(signals.map(({ signal: s, receivedAt }) => ({ f: s.fingerprint, st: s.status, sv: s.severity, su: s.summary, l: s.labels, r: receivedAt })))})
         as x(f text, st text, sv text, su text, l jsonb, r timestamptz)`;
 
-/** Alerts only seen again: their sighting moves, nothing else. */
-const alertSightings = (alerts: AlertRecord[]): SQL =>
-  sql`update alerts a set last_seen_at = x."lastSeenAt", count = x."count"
-      from jsonb_to_recordset(${json(alerts.map((a) => ({ id: a.id, lastSeenAt: a.lastSeenAt, count: a.count })))})
-        as x("id" uuid, "lastSeenAt" timestamptz, "count" int)
+/** Alerts whose state alone moved (seen again, resolved): those columns, nothing else. */
+const alertStates = (alerts: AlertRecord[]): SQL =>
+  sql`update alerts a set last_seen_at = x."lastSeenAt", count = x."count", status = x."status", resolved_at = x."resolvedAt", ends_at = x."endsAt"
+      from jsonb_to_recordset(${json(alerts.map((a) => ({ id: a.id, lastSeenAt: a.lastSeenAt, count: a.count, status: a.status, resolvedAt: a.resolvedAt, endsAt: a.endsAt })))})
+        as x("id" uuid, "lastSeenAt" timestamptz, "count" int, "status" text, "resolvedAt" timestamptz, "endsAt" timestamptz)
       where a.id = x."id"`;
 
 /** New or changed alerts, every column. */
