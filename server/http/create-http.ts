@@ -111,6 +111,12 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
       const body: ErrorBody = { error: { code: 'not_found', message: `no route ${request.method} ${pathname}` } };
       return reply.status(404).send(body);
     }
+    // The build's own files: one that is not there (a page open since the last deploy asking for old code) gets a
+    // 404, not the shell's HTML, which a browser would try to run as a script.
+    if (pathname.startsWith('/_app/')) {
+      const body: ErrorBody = { error: { code: 'not_found', message: `no file ${pathname}` } };
+      return reply.status(404).send(body);
+    }
     return sendAppPage(config, reply, pathname);
   });
 

@@ -143,6 +143,15 @@ describe.each(DATABASES)('bad input on $name', (database) => {
     }
   });
 
+  it("a file of the build's that is not there → 404 JSON, not the app's HTML", async () => {
+    for (const route of ['/_app/immutable/chunks/gone-since-the-last-deploy.js', '/_app/version.json.old']) {
+      const response = await fetch(`${server.url}${route}`);
+      expect(response.status, route).toBe(404);
+      expect(response.headers.get('content-type'), route).toMatch(/application\/json/);
+      expect(await response.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+  });
+
   it('any other path → the app (or a plain 503 when no build exists)', async () => {
     const built = fs.existsSync(path.join(server.context.config.appDir, 'pages', 'shell.html'));
     for (const route of ['/settings/users', '/', '/wall', '/m/incidents/123?x=1']) {
