@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, type CompactDecryptResult } from 'jose';
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, type CompactDecryptResult, type ProtectedHeaderParameters } from 'jose';
 
 /**
  * Every column that holds a secret the server must read back in clear. Each sealed value names its
@@ -11,7 +11,7 @@ declare const sealedFor: unique symbol;
 /** A secret sealed by a SecretBox for `C`: what the secret columns hold (see their schema). */
 export type Sealed<C extends SecretColumn> = string & { readonly [sealedFor]: C };
 
-/** A stored secret this process cannot open: sealed with another key, altered, or moved from another column. */
+/** A stored secret this process cannot use: sealed with another key, altered, moved from another column, or a key file that holds no key. */
 export class StoredSecretError extends Error {}
 
 const ALG = 'dir';
@@ -25,12 +25,17 @@ const COMPACT_DIRECT_JWE = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[
  * are not compact JWEs whose header says `dir`/`A256GCM` and names a column.
  */
 export function isSealed(value: string): boolean {
-  if (!COMPACT_DIRECT_JWE.test(value)) return false;
+  return sealedHeader(value) !== null;
+}
+
+/** The (not yet authenticated) header of a sealed value; null when `value` is not one. */
+function sealedHeader(value: string): ProtectedHeaderParameters | null {
+  if (!COMPACT_DIRECT_JWE.test(value)) return null;
   try {
     const header = decodeProtectedHeader(value);
-    return header.alg === ALG && header.enc === ENC && typeof header.col === 'string';
+    return header.alg === ALG && header.enc === ENC && typeof header.col === 'string' ? header : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -82,8 +87,9 @@ export class SecretBox {
    *   or is not a sealed value at all.
    */
   async open(sealed: string, column: SecretColumn): Promise<string> {
-    if (!isSealed(sealed)) throw new StoredSecretError(`the value in ${column} is not an encrypted secret`);
-    const { kid } = decodeProtectedHeader(sealed);
+    const header = sealedHeader(sealed);
+    if (header === null) throw new StoredSecretError(`the value in ${column} is not an encrypted secret`);
+    const { kid } = header;
     if (kid !== this.keyId) {
       throw new StoredSecretError(
         `the stored secrets were encrypted with another key (key id ${String(kid)}; this process's key, from ${this.keyOrigin}, ` +
