@@ -28,6 +28,10 @@ const environment = z.object({
   INGEST_RATE_LIMIT: positiveInt.default(600),
   WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WATCHFLOOR_SECRET_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 random bytes in base64url (43 characters), e.g. from `openssl rand -base64 32 | tr '+/' '-_' | tr -d '='`")
+    .optional(),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be a base64url P-256 public key (87 characters)').optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url P-256 private key (43 characters)').optional(),
   VAPID_SUBJECT: z.string().regex(/^(mailto:.+@.+|https:\/\/.+)$/, 'must be a mailto: address or an https:// URL').default('mailto:noc@watchfloor.invalid'),
@@ -56,6 +60,11 @@ export interface Config {
   appDir: string;
   /** Bearer token Prometheus presents at /metrics; without it only admins may read metrics. */
   metricsToken: string | null;
+  /**
+   * The key that encrypts stored secrets (32 bytes); null: the key file in `dataDir`, generated on the
+   * first start (server/auth/secret-key.ts).
+   */
+  secretKey: Uint8Array | null;
   /** Web Push: VAPID keys from the environment (else generated once and stored), and test-only switches. */
   push: {
     vapidPublicKey: string | null;
@@ -99,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signalRetentionDays: e.SIGNAL_RETENTION_DAYS,
     ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
     metricsToken: e.METRICS_TOKEN ?? null,
+    secretKey: e.WATCHFLOOR_SECRET_KEY === undefined ? null : Buffer.from(e.WATCHFLOOR_SECRET_KEY, 'base64url'),
     push: {
       vapidPublicKey: e.VAPID_PUBLIC_KEY ?? null,
       vapidPrivateKey: e.VAPID_PRIVATE_KEY ?? null,

@@ -38,6 +38,9 @@ import { auditRoutes } from './api/audit-routes.ts';
 import { meRoutes } from './api/me-routes.ts';
 import { PushService } from './push/push-service.ts';
 import { pushRoutes } from './push/push-routes.ts';
+import { SecretBox, StoredSecretError } from './auth/secret-box.ts';
+import { loadSecretKey } from './auth/secret-key.ts';
+import { sealStoredSecrets } from './db/seal-stored-secrets.ts';
 
 export interface RunningServer {
   url: string;
@@ -55,11 +58,19 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
   let adminSocket: AdminSocket | null = null;
   try {
     await database.migrate();
+    // After the database: on PGlite its lock is held, so a refused second process leaves the key file alone.
+    const secretKey = loadSecretKey(config);
+    const secrets = await SecretBox.create(secretKey.key, secretKey.origin);
+    if (secretKey.generated) {
+      print(`Generated the key that encrypts stored secrets: ${secretKey.generated}. Keep a copy apart from backups of the data folder; other server processes on this database need it too (WATCHFLOOR_SECRET_KEY).`);
+    }
+    const sealedNow = await sealStoredSecrets(database, secrets);
     const app = await createHttp(config, metrics);
+    app.log.info({ secretKeyId: secrets.keyId, secretKeyFrom: secrets.keyOrigin, sealedNow }, 'stored secrets are encrypted');
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
-    const push = await PushService.start(database, config.push, app.log);
+    const push = await PushService.start(database, secrets, config.push, app.log);
     // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
     // read it), then the screens and the phones.
     const writer = new ChangeWriter(database, (changes) => {
@@ -68,7 +79,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       push.committed(changes);
     });
     const commands = new IncidentCommands({ database, writer, openIncidents });
-    const context: AppContext = { config, database, metrics, realtime, commands, openIncidents, push };
+    const context: AppContext = { config, database, secrets, metrics, realtime, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -165,7 +176,7 @@ export async function main(): Promise<void> {
   try {
     server = await startWatchfloor(config);
   } catch (error) {
-    if (error instanceof DataFolderInUseError) {
+    if (error instanceof DataFolderInUseError || error instanceof StoredSecretError) {
       console.error(`watchfloor: ${error.message}`);
       process.exit(1);
     }

@@ -19,7 +19,8 @@ import { normalisePagerduty, pagerdutyDedupKey } from '../ingest/pagerduty.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.ts';
 
-type SourceRow = typeof sources.$inferSelect;
+/** A source as ingest uses it: its HMAC secret opened (decrypted) once per read, not per request. */
+type SourceRow = Omit<typeof sources.$inferSelect, 'hmacSecret'> & { hmacSecret: string | null };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,7 +38,7 @@ const SOURCE_CACHE_MS = 5000;
  * and is answered only after its signals are committed.
  */
 export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline: IngestPipeline): void {
-  const { database, config } = context;
+  const { database, config, secrets } = context;
   app.decorateRequest('ingestSource', null);
   app.decorateRequest('rawBody', null);
   const cache = new Map<string, { source: SourceRow | null; at: number }>();
@@ -47,7 +48,7 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
     const hit = cache.get(tokenHash);
     if (hit && Date.now() - hit.at < SOURCE_CACHE_MS) return hit.source;
     const [row] = await database.db.select().from(sources).where(eq(sources.tokenHash, tokenHash));
-    const source = row && row.enabled ? row : null;
+    const source = row && row.enabled ? { ...row, hmacSecret: row.hmacSecret && (await secrets.open(row.hmacSecret, 'sources.hmac_secret')) } : null;
     if (cache.size > 10_000) cache.clear(); // unknown tokens must not grow it without bound
     cache.set(tokenHash, { source, at: Date.now() });
     return source;

@@ -7,14 +7,15 @@ import { auditBy, recordAudit } from '../audit/audit-log.ts';
 import { actorFromRequest } from '../incidents/actor.ts';
 
 /** Inbound integrations: admins list them and create them (the token is shown once). */
-export function sourceRoutes(app: FastifyInstance, { database }: AppContext): void {
+export function sourceRoutes(app: FastifyInstance, { database, secrets }: AppContext): void {
   const admin = { config: { role: 'admin' as const } };
   app.get('/api/v1/sources', admin, async () => ({ sources: await listSources(database.db) }));
   app.post('/api/v1/sources', admin, async (request, reply) => {
     const input = parseOrThrow(createSourceRequest, request.body);
     const { hmacSecret, ...recorded } = input; // secrets stay out of the audit log
+    const sealed = hmacSecret === undefined ? undefined : await secrets.seal(hmacSecret, 'sources.hmac_secret');
     // The source and its audit row are one transaction: no source without its record.
-    const created = await addSource(database.db, input, (tx, source) =>
+    const created = await addSource(database.db, { ...recorded, hmacSecret: sealed }, (tx, source) =>
       recordAudit(database, tx, {
         ...auditBy(actorFromRequest(request)),
         action: 'source.create',

@@ -133,7 +133,8 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
       }
       case 'source add': {
         const v = parse(rest, { name: { type: 'string' }, format: { type: 'string' }, client: { type: 'string' } });
-        const input = parseOrThrow(createSourceRequest, { name: required(v, 'name'), format: required(v, 'format'), client: v.client }, 'arguments');
+        // No HMAC secret here: a secret in the arguments would sit in shell histories and process lists.
+        const input = parseOrThrow(createSourceRequest.omit({ hmacSecret: true }), { name: required(v, 'name'), format: required(v, 'format'), client: v.client }, 'arguments');
         return async (database) => {
           const { source, token } = await addSource(database.db, input, (tx, created) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'source.create', entity: 'source', entityId: created.id, detail: { after: input } }),

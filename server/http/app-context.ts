@@ -7,11 +7,14 @@ import type { RealtimeServer } from '../realtime/socket-server.ts';
 import type { IncidentCommands } from '../incidents/incident-commands.ts';
 import type { PushService } from '../push/push-service.ts';
 import type { OpenIncidents } from '../realtime/open-incidents.ts';
+import type { SecretBox } from '../auth/secret-box.ts';
 
 /** What every route module receives from the composition root. */
 export interface AppContext {
   config: Config;
   database: Database;
+  /** Seals and opens the secrets stored in the database (push keys, sources' HMAC secrets). */
+  secrets: SecretBox;
   metrics: Metrics;
   realtime: RealtimeServer;
   /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */

@@ -5,6 +5,7 @@ import { sources } from '../db/schema/index.ts';
 import type { CreateSourceRequest, SourceDto } from '../../src/lib/protocol/api.ts';
 import { DomainError } from '../errors.ts';
 import { hashToken, newSecret } from '../auth/tokens.ts';
+import type { Sealed } from '../auth/secret-box.ts';
 
 function toDto(row: typeof sources.$inferSelect): SourceDto {
   return {
@@ -28,8 +29,11 @@ export function newSourceToken(format: CreateSourceRequest['format']): string {
   return format === 'pagerduty' ? randomBytes(16).toString('hex') : newSecret('wfs_');
 }
 
+/** A source to create: its HMAC secret, if any, already sealed for its column (`SecretBox.seal`), never in clear. */
+export type NewSource = Omit<CreateSourceRequest, 'hmacSecret'> & { hmacSecret?: Sealed<'sources.hmac_secret'> };
+
 /** Creates a source and returns its token once; only its hash is stored. */
-export async function addSource(db: Db, input: CreateSourceRequest, afterward?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
+export async function addSource(db: Db, input: NewSource, afterward?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
   const token = newSourceToken(input.format);
   const source = await db.transaction(async (tx) => {
     const inserted = await tx

@@ -19,6 +19,7 @@ import { checkPushEndpoint } from './endpoint-policy.ts';
 import { Pager, mapLimited } from './pager.ts';
 import { loadPushKeys, type PushKeys } from './push-keys.ts';
 import { PushSender } from './push-sender.ts';
+import type { SecretBox } from '../auth/secret-box.ts';
 
 type SubscriptionRow = typeof pushSubscriptions.$inferSelect;
 
@@ -58,9 +59,9 @@ export class PushService {
     this.#housekeeping.unref();
   }
 
-  /** Loads (or, on the first start, generates and stores) the keys. */
-  static async start(database: Database, config: Config['push'], log: FastifyBaseLogger): Promise<PushService> {
-    return new PushService(database, await loadPushKeys(database.db, config), config, log);
+  /** Loads (or, on the first start, generates and stores) the keys; `secrets` seals and opens the stored ones. */
+  static async start(database: Database, secrets: SecretBox, config: Config['push'], log: FastifyBaseLogger): Promise<PushService> {
+    return new PushService(database, await loadPushKeys(database.db, secrets, config), config, log);
   }
 
   /** Hand every committed change here, in commit order (next to the feed's publish). */

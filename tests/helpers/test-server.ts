@@ -29,6 +29,12 @@ async function freshPostgresDatabase(adminUrl: string): Promise<{ url: string; d
   };
 }
 
+/**
+ * The key test servers encrypt stored secrets with (WATCHFLOOR_SECRET_KEY), unless a test gives its own:
+ * without it, a server on memory:// or a test Postgres would write a key file into ./data.
+ */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64url');
+
 export interface TestServer extends RunningServer {
   /** Creates a user and returns the password it was given. */
   addUser(email: string, role: Role, name?: string): Promise<{ email: string; password: string; id: string }>;
@@ -57,6 +63,7 @@ export async function startTestServer(
     WATCHFLOOR_DEMO: 'off',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     LOGIN_RATE_LIMIT: '1000',
+    WATCHFLOOR_SECRET_KEY: TEST_SECRET_KEY,
     ...env,
   });
   if (inMemory) config.databaseUrl = 'memory://';

@@ -41,7 +41,8 @@ describe.each(DATABASES)('ingest formats on $name', (database) => {
     for (const format of ['alertmanager', 'grafana', 'generic', 'pagerduty'] as const) {
       tokens[format] = (await addSource(db, { name: `${format} source`, format })).token;
     }
-    tokens.grafanaSigned = (await addSource(db, { name: 'grafana signed', format: 'grafana', hmacSecret: GRAFANA_SECRET })).token;
+    const hmacSecret = await server.context.secrets.seal(GRAFANA_SECRET, 'sources.hmac_secret');
+    tokens.grafanaSigned = (await addSource(db, { name: 'grafana signed', format: 'grafana', hmacSecret })).token;
     const user = await server.addUser('noc@example.com', 'engineer');
     cookie = await server.signIn(user.email, user.password);
   });

@@ -85,6 +85,10 @@ describe('loadConfig', () => {
     ['LOGIN_RATE_LIMIT', '1.5'],
     ['REDIS_URL', 'http://cache'],
     ['METRICS_TOKEN', 'short'],
+    ['WATCHFLOOR_SECRET_KEY', 'short'],
+    ['WATCHFLOOR_SECRET_KEY', 'x'.repeat(44)],
+    ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(32, 1).toString('base64')], // base64 with padding, not base64url
+    ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(16, 1).toString('base64url')],
   ])('%s=%s throws a ConfigError that names the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(name);
@@ -102,6 +106,20 @@ describe('loadConfig', () => {
   it('does not repeat the value of METRICS_TOKEN either', () => {
     const error = configError({ METRICS_TOKEN: 'tiny-secret' });
     expect(error.message).not.toContain('tiny-secret');
+  });
+
+  it('reads WATCHFLOOR_SECRET_KEY as 32 bytes of base64url; without it the key file is used (null)', () => {
+    const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7));
+    expect(Buffer.from(loadConfig({ WATCHFLOOR_SECRET_KEY: key.toString('base64url') }).secretKey!)).toEqual(key);
+    expect(loadConfig({}).secretKey).toBeNull();
+  });
+
+  it('does not repeat a malformed WATCHFLOOR_SECRET_KEY, and says what a key looks like', () => {
+    const almost = Buffer.alloc(32, 9).toString('base64url').slice(1);
+    const error = configError({ WATCHFLOOR_SECRET_KEY: almost });
+    expect(error.message).toContain('WATCHFLOOR_SECRET_KEY');
+    expect(error.message).toContain('32 random bytes in base64url');
+    expect(error.message).not.toContain(almost);
   });
 
   it('names the wrong variable even when others are fine', () => {

@@ -1,6 +1,7 @@
 import { bigint, bigserial, boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { users } from './users.ts';
 import { incidents } from './incidents.ts';
+import type { Sealed } from '../../auth/secret-box.ts';
 
 /**
  * One browser's push subscription (one device of one user). The endpoint is the device's address
@@ -47,13 +48,14 @@ export const pushSettings = pgTable('push_settings', {
 /**
  * The server's push keys, generated on first start (one row, id 'default'): the VAPID key pair that
  * identifies this server to push services, and the secret that signs push-action tokens. VAPID keys
- * given through the environment take precedence over the stored pair.
+ * given through the environment take precedence over the stored pair. The private key and the secret
+ * are stored encrypted (server/auth/secret-box.ts); rows from before are encrypted at start.
  */
 export const pushKeys = pgTable('push_keys', {
   id: text('id').primaryKey(),
   vapidPublicKey: text('vapid_public_key').notNull(),
-  vapidPrivateKey: text('vapid_private_key').notNull(),
-  actionTokenSecret: text('action_token_secret').notNull(),
+  vapidPrivateKey: text('vapid_private_key').$type<Sealed<'push_keys.vapid_private_key'>>().notNull(),
+  actionTokenSecret: text('action_token_secret').$type<Sealed<'push_keys.action_token_secret'>>().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -1,6 +1,7 @@
 import { boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 import { SOURCE_FORMATS } from '../../../src/lib/protocol/api.ts';
+import type { Sealed } from '../../auth/secret-box.ts';
 
 export { SOURCE_FORMATS, type SourceFormat } from '../../../src/lib/protocol/api.ts';
 
@@ -18,8 +19,8 @@ export const sources = pgTable('sources', {
     .$type<{ clientLabel: string; nodeLabel: string; groupBy: string[] }>()
     .notNull()
     .default({ clientLabel: 'client', nodeLabel: 'instance', groupBy: [] }),
-  /** Grafana's webhook HMAC secret; needed in clear to verify signatures. */
-  hmacSecret: text('hmac_secret'),
+  /** Grafana's webhook HMAC secret, encrypted (server/auth/secret-box.ts): verifying signatures needs it in clear. */
+  hmacSecret: text('hmac_secret').$type<Sealed<'sources.hmac_secret'>>(),
   rateLimitPerMinute: integer('rate_limit_per_minute'),
   enabled: boolean('enabled').notNull().default(true),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
