@@ -20,7 +20,7 @@ import type {
   WorkloadDto,
 } from '../../src/lib/protocol/console.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
-import { compareIncidents } from '../../src/lib/domain/priority.ts';
+import { compareIncidents, compareListed } from '../../src/lib/domain/priority.ts';
 import { matchesFilter, queueStateOf, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
 import { queueCounts } from '../../src/lib/domain/queue-head.ts';
 import { DomainError } from '../errors.ts';
@@ -75,21 +75,22 @@ async function candidates(database: Database, openIncidents: OpenIncidents, read
   return { lastChangeId: open.lastChangeId, incidents: [...open.incidents, ...rows.map(toIncidentDto)] };
 }
 
-/** Every incident matching the filter, in priority order (bulk "everything matching" acts on these). */
+/** Every incident matching the filter, as the REST list orders them (bulk "everything matching" acts on these). */
 export async function findMatchingIncidents(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, now: number): Promise<IncidentDto[]> {
   const viewer = await viewerOf(database, reader);
   const { incidents } = await candidates(database, openIncidents, reader, filter, filter.state.includes('resolved'));
-  return incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareIncidents);
+  return incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareListed);
 }
 
 /**
- * `GET /api/v1/incidents`: matches in priority order (see src/lib/domain/priority.ts) and faceted
+ * `GET /api/v1/incidents`: matches in priority order, the resolved after the open ones and newest first
+ * (`compareListed` in src/lib/domain/priority.ts), and faceted
  * counts — per state over everything matching the other filters, per severity likewise.
  */
 export async function listIncidents(database: Database, openIncidents: OpenIncidents, reader: Reader, filter: IncidentFilter, limit: number, now: number): Promise<IncidentListResponse> {
   const viewer = await viewerOf(database, reader);
   const { lastChangeId, incidents } = await candidates(database, openIncidents, reader, filter, filter.state.includes('resolved'));
-  const matched = incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareIncidents);
+  const matched = incidents.filter((i) => matchesFilter(i, filter, viewer, now)).sort(compareListed);
   return { incidents: matched.slice(0, limit), total: matched.length, counts: queueCounts(incidents, filter, viewer, now), lastChangeId };
 }
 

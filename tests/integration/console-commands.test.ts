@@ -336,6 +336,14 @@ describe.each(DATABASES)('incident commands on $name', (database) => {
     expect(limited.total).toBe(3);
     expect((await ana.get('/api/v1/incidents?limit=0')).status).toBe(400);
     expect((await ana.get(`/api/v1/incidents/${MISSING}`)).status).toBe(404);
+    // History reads newest first: the incident resolved last comes first, though the queue's priority (same
+    // severity, older first) would put it last; open ones come before the resolved.
+    const later = await open('order', { severity: 'info' });
+    await ana.post(`/api/v1/incidents/${later.id}/resolve`);
+    const history = (await ana.get<IncidentListResponse>('/api/v1/incidents?client=order&state=resolved')).body;
+    expect(history.incidents.map((i) => i.id)).toEqual([later.id, info.id]);
+    const mixed = (await ana.get<IncidentListResponse>('/api/v1/incidents?client=order&state=triggered,resolved')).body;
+    expect(mixed.incidents.map((i) => i.id)).toEqual([crit.id, older.id, later.id, info.id]);
   });
 
   it('resolved lists: a user restricted to some clients gets their clients’ resolved incidents (handover newest first), and no one else’s', async () => {

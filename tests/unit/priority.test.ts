@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { byPriority, compareIncidents, type PriorityFields } from '../../src/lib/domain/priority.ts';
+import { byPriority, compareIncidents, compareListed, type ListedFields, type PriorityFields } from '../../src/lib/domain/priority.ts';
 import { SEVERITIES } from '../../src/lib/domain/severity.ts';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 20, 8, minute)).toISOString();
@@ -71,6 +71,39 @@ describe('compareIncidents: the queue priority', () => {
         // `|| 0`: two equal incidents compare 0 both ways, and toBe tells 0 from -0.
         expect(Math.sign(compareIncidents(a, b)) || 0).toBe(-Math.sign(compareIncidents(b, a)) || 0);
         if (compareIncidents(a, b) <= 0 && compareIncidents(b, c) <= 0) expect(compareIncidents(a, c)).toBeLessThanOrEqual(0);
+      }),
+    );
+  });
+});
+
+describe('compareListed: lists that hold resolved incidents too', () => {
+  const listed = (number: number, over: Partial<ListedFields> = {}): ListedFields => ({ ...incident(number), status: 'triggered', resolvedAt: null, ...over });
+
+  it('open incidents first in priority order, then the resolved, most recently resolved first', () => {
+    const order = [
+      listed(1, { status: 'resolved', severity: 'critical', resolvedAt: at(10) }),
+      listed(2, { severity: 'info' }),
+      listed(3, { status: 'resolved', severity: 'info', resolvedAt: at(30) }),
+      listed(4, { status: 'acknowledged', severity: 'critical' }),
+      listed(5, { status: 'resolved', resolvedAt: at(20) }),
+    ]
+      .sort(compareListed)
+      .map((i) => i.number);
+    expect(order).toEqual([4, 2, 3, 5, 1]);
+  });
+
+  it('is a total order: antisymmetric, and equal only for the same incident', () => {
+    const arbitrary = fc.record({
+      number: fc.integer({ min: 1, max: 50 }),
+      severity: fc.constantFrom(...SEVERITIES),
+      createdAt: fc.integer({ min: 0, max: 59 }).map(at),
+      status: fc.constantFrom('triggered' as const, 'acknowledged' as const, 'resolved' as const),
+      resolvedMinute: fc.integer({ min: 0, max: 59 }),
+    }).map(({ resolvedMinute, ...i }): ListedFields => ({ ...i, resolvedAt: i.status === 'resolved' ? at(resolvedMinute) : null }));
+    fc.assert(
+      fc.property(arbitrary, arbitrary, (a, b) => {
+        expect(Math.sign(compareListed(a, b)) + Math.sign(compareListed(b, a))).toBe(0);
+        if (a.number !== b.number) expect(compareListed(a, b)).not.toBe(0);
       }),
     );
   });

@@ -60,3 +60,21 @@ function compareTime(a: string, b: string): number {
 export function byPriority<T extends PriorityFields>(incidents: Iterable<T>): T[] {
   return [...incidents].sort(compareIncidents);
 }
+
+/** What {@link compareListed} reads besides the priority (an `IncidentDto` has it). */
+export interface ListedFields extends PriorityFields {
+  status: 'triggered' | 'acknowledged' | 'resolved';
+  /** ISO timestamp; null while open. */
+  resolvedAt: string | null;
+}
+
+/**
+ * The order of a list that may hold resolved incidents (the REST list with `state=resolved`, history): open
+ * incidents first in priority order, then the resolved, most recently resolved first, as people read history.
+ */
+export function compareListed(a: ListedFields, b: ListedFields): number {
+  const aResolved = a.status === 'resolved';
+  if (aResolved !== (b.status === 'resolved')) return aResolved ? 1 : -1;
+  if (!aResolved) return compareIncidents(a, b);
+  return compareTime(b.resolvedAt ?? b.createdAt, a.resolvedAt ?? a.createdAt) || b.number - a.number;
+}
