@@ -74,6 +74,7 @@ export class IncidentsState {
   readonly #scope: FeedScope;
   readonly #mode: FeedMode;
   readonly #off: () => void;
+  readonly #uncount: () => void;
 
   constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
     this.#connection = connection;
@@ -102,6 +103,8 @@ export class IncidentsState {
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
     socket.on('incidents:refused', onRefused);
+    // A refused subscription makes the connection say so instead of "Live", wherever it is shown.
+    this.#uncount = connection.countFeed(() => this.#refusal !== null);
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
@@ -272,6 +275,7 @@ export class IncidentsState {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
     this.#off();
+    this.#uncount();
     this.#listeners.clear();
   }
 }
