@@ -133,6 +133,13 @@ export class IncidentsState {
   get refusal(): FeedRefusal | null {
     return this.#ready ? null : this.#refusal;
   }
+  /**
+   * Why the server refused the subscription after incidents were shown (a re-subscription after a gap or a
+   * reconnect), until a snapshot comes again: the incidents stay, and every screen marks them as not updating.
+   */
+  get notUpdating(): FeedRefusal | null {
+    return this.#ready ? this.#refusal : null;
+  }
   /** How many times a gap forced a fresh snapshot (shown in diagnostics, used by tests). */
   get resyncs(): number {
     return this.#resyncs;

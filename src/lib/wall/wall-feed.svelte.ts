@@ -125,6 +125,10 @@ export class WallFeed {
   get refusal(): FeedRefusal | null {
     return this.#ready ? null : this.#refusal;
   }
+  /** Why the server refused the subscription after incidents were shown, until a snapshot comes again: they stay, marked as not updating. */
+  get notUpdating(): FeedRefusal | null {
+    return this.#ready ? this.#refusal : null;
+  }
   /** Open incidents of the wall's clients, most urgent first (snoozed ones included: the map shows them). */
   get incidents(): IncidentDto[] {
     return this.#incidents;
