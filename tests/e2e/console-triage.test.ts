@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
-import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { dropConnectionsPastRecovery, failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import type { IncidentListResponse } from '../../src/lib/protocol/console.ts';
@@ -38,11 +38,12 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
     await server?.dispose();
   });
 
-  async function signedIn(who: keyof typeof users, path = '/') {
+  /** Signs in through the form; resolves once the connection indicator shows `status`. */
+  async function signedIn(who: keyof typeof users, path = '/', status: 'live' | 'refused' = 'live') {
     const opened = await newPage(browser);
     await opened.page.goto(`${server.url}/login?next=${encodeURIComponent(path)}`);
     await signInThroughForm(opened.page, users[who].email, users[who].password);
-    await opened.page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    await opened.page.locator(`[data-testid="connection"][data-status="${status}"]`).waitFor();
     return opened;
   }
 
@@ -187,7 +188,8 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
   it('when the server cannot read the incidents, the queue says so, and shows them once it can', async () => {
     const restore = failOpenIncidentReads(server);
     try {
-      const viewer = await signedIn('viewer');
+      // Connected, but nothing comes: the indicator does not say "Live".
+      const viewer = await signedIn('viewer', '/', 'refused');
       const refused = viewer.page.getByTestId('incident-list-refused');
       await refused.waitFor();
       await expect(refused.innerText()).resolves.toContain('Could not read the incidents');
@@ -200,6 +202,7 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
       restore(); // the database is back
       await row(viewer.page, 3).waitFor({ timeout: 10_000 });
       expect(await refused.count()).toBe(0);
+      await viewer.page.locator('[data-testid="connection"][data-status="live"]').waitFor();
       await viewer.context.close();
     } finally {
       restore();
@@ -232,6 +235,60 @@ describe.skipIf(!browserAvailable)(`console triage in the browser${skipReason ? 
       await lead.page.getByTestId('workload').waitFor({ timeout: 10_000 });
       await lead.page.locator('[data-testid="lead-incident"]', { hasText: '#3' }).first().waitFor();
       expect(await refused.count()).toBe(0);
+      await lead.context.close();
+    } finally {
+      restore();
+    }
+  });
+
+  it('refused again after showing incidents (a reconnect past the recovery window): the queue, the lead view and an incident page keep them, say they are not updating, never "Live", and recover by themselves', async () => {
+    const viewer = await signedIn('viewer');
+    await row(viewer.page, 3).waitFor();
+    const lead = await signedIn('lead', '/lead');
+    await lead.page.getByTestId('workload').waitFor();
+    const id = await lead.page.getByTestId('lead-incident').first().getAttribute('data-incident');
+    const incidentPage = await lead.context.newPage();
+    await incidentPage.goto(`${server.url}/incident/${id}`);
+    await incidentPage.getByTestId('incident-detail').waitFor();
+    await incidentPage.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    const shownNumbers = () => viewer.page.getByTestId('incident-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-number')));
+    const before = await shownNumbers();
+    const leadRows = await lead.page.getByTestId('lead-incident').count();
+
+    const restore = failOpenIncidentReads(server);
+    try {
+      await dropConnectionsPastRecovery(server);
+      const screens = [
+        { page: viewer.page, notice: 'incident-list-refused', name: 'console-queue-not-updating' },
+        { page: lead.page, notice: 'lead-refused', name: 'console-lead-not-updating' },
+        { page: incidentPage, notice: 'incident-refused', name: 'console-detail-not-updating' },
+      ];
+      for (const { page, notice, name } of screens) {
+        const refused = page.locator(`[data-testid="${notice}"][data-kept="true"]`);
+        await refused.waitFor();
+        await expect(refused.innerText()).resolves.toMatch(/Not updating: could not read the incidents\.\s+Trying again by itself…/);
+        // The indicator says so too, with its own icon: not "Live" while nothing updates.
+        const indicator = page.locator('[data-testid="connection"][data-status="refused"]');
+        await indicator.waitFor();
+        await expect(indicator.innerText()).resolves.toContain('Not updating');
+        await expect(indicator.locator('svg path').count()).resolves.toBeGreaterThan(0);
+        await screenshot(page, name);
+      }
+      // What was on screen stays there, visibly not current.
+      expect(await shownNumbers()).toEqual(before);
+      await expect(viewer.page.getByTestId('incident-list').getAttribute('data-updating')).resolves.toBe('false');
+      expect(await lead.page.getByTestId('lead-incident').count()).toBe(leadRows);
+      await incidentPage.getByTestId('incident-detail').waitFor();
+
+      restore(); // the database is back: each asks again by itself
+      for (const { page, notice } of screens) {
+        await page.getByTestId(notice).waitFor({ state: 'detached', timeout: 10_000 });
+        await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+      }
+      expect(await shownNumbers()).toEqual(before);
+      await expect(viewer.page.getByTestId('incident-list').getAttribute('data-updating')).resolves.toBe('true');
+      expect(viewer.errors).toEqual([]);
+      await viewer.context.close();
       await lead.context.close();
     } finally {
       restore();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { sql } from 'drizzle-orm';
-import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { dropConnectionsPastRecovery, failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import { until } from '../helpers/until.ts';
 import { addSource } from '../../server/ingest/sources.ts';
@@ -336,6 +336,36 @@ describe.skipIf(!browserAvailable)(`the phone: PWA, push and offline${skipReason
       expect(await refused.count()).toBe(0);
       const unexpected = errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|WebSocket|socket\.io|net::/.test(e));
       expect(unexpected).toEqual([]);
+    } finally {
+      restore();
+    }
+  });
+
+  it('refused again after showing incidents (a reconnect past the recovery window): keeps the cards, says they are not updating, never "Live", and recovers by itself', async () => {
+    const incident = await fire({ severity: 'critical', client: 'acme', instance: 'phone-kept', summary: 'Kept on the phone while refused' });
+    await page.goto(`${server.url}/m`);
+    const cards = page.locator('[data-testid="phone-incident"]');
+    await page.locator(`[data-testid="phone-incident"][data-incident="${incident.id}"]`).waitFor();
+    await page.locator('[data-testid="phone-connection"][data-status="live"]').waitFor();
+    const shown = await cards.count();
+    const restore = failOpenIncidentReads(server);
+    try {
+      await dropConnectionsPastRecovery(server);
+      const notice = page.locator('[data-testid="phone-refused"][data-kept="true"]');
+      await notice.waitFor();
+      await expect(notice.innerText()).resolves.toMatch(/Not updating: could not read the incidents\.\s+Trying again by itself…/);
+      const header = page.locator('[data-testid="phone-connection"][data-status="refused"]');
+      await header.waitFor();
+      await expect(header.innerText()).resolves.toBe('Not updating');
+      // The cards stay; the notice says why, not an "offline" banner with a made-up age.
+      expect(await cards.count()).toBe(shown);
+      expect(await page.getByTestId('stale-banner').count()).toBe(0);
+      await screenshot(page, 'phone-not-updating-360x740');
+
+      restore(); // the database is back
+      await notice.waitFor({ state: 'detached', timeout: 10_000 });
+      await page.locator('[data-testid="phone-connection"][data-status="live"]').waitFor();
+      expect(await cards.count()).toBe(shown);
     } finally {
       restore();
     }

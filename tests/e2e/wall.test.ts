@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { dropConnectionsPastRecovery, failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
@@ -214,6 +214,68 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
     } finally {
       restore();
       await context?.close();
+    }
+  });
+
+  it('refused again after showing incidents (a reconnect past the recovery window): a wall screen and the /map page keep what they show, say it is not updating, never "Live", and recover by themselves', async () => {
+    const { context, page: map } = await openMapAsLead();
+    let restore = () => {};
+    // An alert of its own, starting now: the core switch's above resolved at a time after its own start.
+    const startsAt = new Date().toISOString();
+    const flapping = (status: 'firing' | 'resolved') =>
+      postAlertmanager(server.url, alertmanagerToken, [
+        { name: 'CoreSwitchFlapping', client: 'acme', instance: 'new-core-sw-01', severity: 'critical', status, summary: 'Core switch new-core-sw-01 flapping', fingerprint: 'e2e-wall-kept', startsAt, ...(status === 'resolved' ? { endsAt: new Date().toISOString() } : {}) },
+      ]);
+    try {
+      const ownWall = (await api('POST', '/walls', { name: 'Not updating wall', pages: [DEFAULT_WALL_PAGE] })) as WallWithTokenDto;
+      const wallScreen = await context.newPage();
+      await wallScreen.setViewportSize({ width: 1920, height: 1080 });
+      await wallScreen.goto(`${server.url}${ownWall.openPath}`);
+      await wallScreen.locator('[data-testid="wall"][data-status="live"]').waitFor();
+      expect((await flapping('firing')).status).toBe(200);
+      const critical = wallScreen.locator('[data-testid="wall-incident"][data-severity="critical"]', { hasText: 'Core switch new-core-sw-01 flapping' });
+      await critical.waitFor();
+      const drawnCritical = map.locator('[data-testid="map"] .topology[data-critical~="acme/new-core-sw-01"]');
+      await drawnCritical.waitFor();
+      await map.locator('[data-testid="connection"][data-status="live"]').waitFor();
+      /** Where the wall's panels sit (layout boxes: the pixel shift's transform aside). */
+      const panelBoxes = () =>
+        wallScreen.locator('[data-testid^="wall-panel-"]').evaluateAll((panels) => panels.map((p) => [(p as HTMLElement).offsetLeft, (p as HTMLElement).offsetTop, (p as HTMLElement).offsetWidth, (p as HTMLElement).offsetHeight]));
+      const boxes = await panelBoxes();
+
+      restore = failOpenIncidentReads(server);
+      await dropConnectionsPastRecovery(server);
+      const wallNotice = wallScreen.locator('[data-testid="wall-refused"][data-kept="true"]');
+      await wallNotice.waitFor({ timeout: 15_000 });
+      await expect(wallNotice.innerText()).resolves.toMatch(/Not updating: could not read the incidents\.\s+Trying again by itself…/);
+      await wallScreen.locator('[data-testid="wall"][data-status="refused"]').waitFor();
+      const strip = wallScreen.locator('[data-testid="wall-connection"][data-status="refused"]');
+      await expect(strip.innerText()).resolves.toContain('Not updating');
+      await expect(strip.innerText()).resolves.not.toMatch(/Live|updated/);
+      // What the wall showed stays, where it was.
+      await critical.waitFor();
+      expect(await panelBoxes()).toEqual(boxes);
+      await screenshot(wallScreen, 'wall-1080p-not-updating');
+
+      const mapNotice = map.locator('[data-testid="map-refused"][data-kept="true"]');
+      await mapNotice.waitFor();
+      await expect(mapNotice.innerText()).resolves.toMatch(/Not updating: could not read the incidents\.\s+Trying again by itself…/);
+      await map.locator('[data-testid="connection"][data-status="refused"]').waitFor();
+      await drawnCritical.waitFor();
+      await screenshot(map, 'map-not-updating');
+
+      restore(); // the database is back: both ask again by themselves (the wall with backoff)
+      await mapNotice.waitFor({ state: 'detached', timeout: 10_000 });
+      await map.locator('[data-testid="connection"][data-status="live"]').waitFor();
+      await wallNotice.waitFor({ state: 'detached', timeout: 30_000 });
+      await wallScreen.locator('[data-testid="wall"][data-status="live"]').waitFor();
+      // Current again: a change arrives.
+      expect((await flapping('resolved')).status).toBe(200);
+      await critical.waitFor({ state: 'detached', timeout: 5000 });
+      await map.locator('[data-testid="map"] .topology[data-critical=""]').waitFor({ timeout: 5000 });
+    } finally {
+      restore();
+      await context.close();
     }
   });
 });

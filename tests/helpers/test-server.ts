@@ -106,3 +106,19 @@ export function failOpenIncidentReads(server: TestServer): () => void {
   });
   return () => Reflect.deleteProperty(open, 'snapshot');
 }
+
+/**
+ * Drops every socket's connection as an outage longer than the recovery window (`RECOVERY_WINDOW_MS`)
+ * would: the screens reconnect by themselves, cannot recover their rooms, and subscribe again for a
+ * fresh snapshot. Resolves once the server has seen them go.
+ */
+export async function dropConnectionsPastRecovery(server: TestServer): Promise<void> {
+  const namespace = server.context.realtime.io.of('/');
+  const sockets = [...namespace.sockets.values()];
+  const gone = sockets.map((socket) => new Promise<void>((resolve) => socket.once('disconnect', () => resolve())));
+  for (const socket of sockets) socket.conn.close();
+  await Promise.all(gone);
+  // What the window's end throws away: the rooms and missed packets a dropped socket would come back to.
+  // Socket.IO offers no call for it; its in-memory adapter keeps them in this map.
+  (namespace.adapter as unknown as { sessions: Map<string, unknown> }).sessions.clear();
+}

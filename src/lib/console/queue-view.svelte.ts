@@ -15,6 +15,8 @@ export interface QueueSource {
   readonly head: IncidentHead | null;
   /** Why the incidents could not be loaded, if they could not. */
   readonly refusal: FeedRefusal | null;
+  /** Why the incidents shown stopped updating, if the server refused them since. */
+  readonly notUpdating: FeedRefusal | null;
   onApplied(listener: (applied: IncidentsApplied) => void): () => void;
 }
 
@@ -78,6 +80,9 @@ export class QueueView {
   }
   get refusal(): FeedRefusal | null {
     return this.#source.refusal;
+  }
+  get notUpdating(): FeedRefusal | null {
+    return this.#source.notUpdating;
   }
   /** Every open incident in scope (snoozed included), in priority order. */
   get all(): IncidentDto[] {

@@ -81,6 +81,11 @@ export class PhoneState {
     return this.#live?.refusal ?? null;
   }
 
+  /** Why the server refused the live incidents after they were shown: they stay, marked as not updating. */
+  get notUpdating(): FeedRefusal | null {
+    return this.#live?.notUpdating ?? null;
+  }
+
   /** False until we know whether anything was stored (avoids flashing "nothing known"). */
   get loaded(): boolean {
     return this.#live?.ready === true || this.#storedLoaded;
@@ -92,9 +97,12 @@ export class PhoneState {
     return this.#stored?.incidents ?? [];
   }
 
-  /** When what is shown was last known to be current (epoch ms); null while live. */
+  /**
+   * When what is shown was last known to be current (epoch ms); null while live, and while live incidents
+   * are kept after a refusal (which the phone tells instead: when they stopped updating is not known).
+   */
   get staleSince(): number | null {
-    if (this.isLive) return null;
+    if (this.isLive || this.notUpdating) return null;
     if (this.#live?.ready) return this.#connection?.lastMessageAt ?? this.#now;
     return this.#stored ? Date.parse(this.#stored.currentAt) : null;
   }

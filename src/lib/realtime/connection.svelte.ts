@@ -1,8 +1,10 @@
+import { untrack } from 'svelte';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
 import { decodeHead, type FeedRequest, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
+import { screenStatus, type ScreenStatus, type SocketPhase } from './screen-status.ts';
 
-export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'ended';
+export type ConnectionStatus = ScreenStatus | 'ended';
 
 /** No heartbeat or update for this long and the screen is stale, whatever the socket says. */
 export const STALE_AFTER_MS = 10_000;
@@ -23,13 +25,16 @@ const sameFeed = (a: FeedRequest, b: FeedRequest) => a.mode === b.mode && (a.sco
 
 /**
  * The app's one Socket.IO connection and what people need to know about it: live, reconnecting,
- * or stale since when. Socket.IO reconnects by itself forever with backoff and jitter.
+ * stale since when, or not updating because the server refused the page's subscription. Socket.IO
+ * reconnects by itself forever with backoff and jitter.
  */
 export class Connection {
-  #status = $state<ConnectionStatus>('connecting');
+  #status = $state<SocketPhase | 'ended'>('connecting');
   #lastMessageAt = $state<number | null>(null);
   #endedReason = $state<string | null>(null);
   #now = $state(Date.now());
+  /** Whether each feed counted in the status (see {@link countFeed}) has its current subscription refused. */
+  #feedsRefused = $state.raw<readonly (() => boolean)[]>([]);
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   #ticker: ReturnType<typeof setInterval>;
 
@@ -98,11 +103,23 @@ export class Connection {
     this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
   }
 
-  /** live, reconnecting, stale (no news for STALE_AFTER_MS) or ended (signed out). */
+  /** live, reconnecting, stale (no news for STALE_AFTER_MS), refused (a feed's subscription) or ended (signed out). */
   get status(): ConnectionStatus {
-    if (this.#status === 'ended' || this.#status === 'connecting') return this.#status;
-    if (this.#lastMessageAt !== null && this.#now - this.#lastMessageAt > STALE_AFTER_MS) return 'stale';
-    return this.#status;
+    if (this.#status === 'ended') return 'ended';
+    const silentTooLong = this.#lastMessageAt !== null && this.#now - this.#lastMessageAt > STALE_AFTER_MS;
+    return screenStatus(this.#status, silentTooLong, this.#feedsRefused.some((refused) => refused()));
+  }
+
+  /**
+   * Counts a feed on this connection in {@link status} until the returned function is called: while
+   * `refused()` says the server refused its current subscription, the connection is `refused`, not
+   * `live`, in every indicator — what is on screen has stopped updating.
+   */
+  countFeed(refused: () => boolean): () => void {
+    // Pages count their feed while they set up, inside an effect: reading the list there must not make that
+    // effect depend on it (it would run again, count again, and never stop).
+    untrack(() => (this.#feedsRefused = [...this.#feedsRefused, refused]));
+    return () => untrack(() => (this.#feedsRefused = this.#feedsRefused.filter((f) => f !== refused)));
   }
   get lastMessageAt(): number | null {
     return this.#lastMessageAt;
@@ -138,7 +155,7 @@ export class Connection {
   }
 
   /** Call for every message that proves the server is alive and we are current. */
-  #heard(status?: ConnectionStatus) {
+  #heard(status?: 'live') {
     this.#lastMessageAt = Date.now();
     this.#now = this.#lastMessageAt;
     if (status) this.#status = status;

@@ -74,6 +74,7 @@ export class IncidentsState {
   readonly #scope: FeedScope;
   readonly #mode: FeedMode;
   readonly #off: () => void;
+  readonly #uncount: () => void;
 
   constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
     this.#connection = connection;
@@ -102,6 +103,8 @@ export class IncidentsState {
     socket.on('incidents:snapshot', onSnapshot);
     socket.on('incidents:changed', onChanged);
     socket.on('incidents:refused', onRefused);
+    // A refused subscription makes the connection say so instead of "Live", wherever it is shown.
+    this.#uncount = connection.countFeed(() => this.#refusal !== null);
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
@@ -129,6 +132,13 @@ export class IncidentsState {
    */
   get refusal(): FeedRefusal | null {
     return this.#ready ? null : this.#refusal;
+  }
+  /**
+   * Why the server refused the subscription after incidents were shown (a re-subscription after a gap or a
+   * reconnect), until a snapshot comes again: the incidents stay, and every screen marks them as not updating.
+   */
+  get notUpdating(): FeedRefusal | null {
+    return this.#ready ? this.#refusal : null;
   }
   /** How many times a gap forced a fresh snapshot (shown in diagnostics, used by tests). */
   get resyncs(): number {
@@ -272,6 +282,7 @@ export class IncidentsState {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
     this.#off();
+    this.#uncount();
     this.#listeners.clear();
   }
 }

@@ -3,11 +3,12 @@ import type { ClientToServerEvents, FeedRefusal, ServerToClientEvents } from '$l
 import { decodeSnapshot, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import { compareIncidents } from '$lib/domain/priority.ts';
+import { screenStatus, type ScreenStatus, type SocketPhase } from '$lib/realtime/screen-status.ts';
 
 /** No update or heartbeat for this long and the wall says STALE, whatever the socket claims. */
 export const WALL_STALE_AFTER_MS = 10_000;
 
-export type WallStatus = 'connecting' | 'live' | 'reconnecting' | 'stale' | 'disconnected';
+export type WallStatus = ScreenStatus | 'disconnected';
 
 export interface WallFeedEvents {
   /** Nodes, links or positions changed for some clients. */
@@ -35,7 +36,7 @@ function retryDelay(attempt: number): number {
  * the screen was disconnected (token revoked or rotated, wall deleted).
  */
 export class WallFeed {
-  #status = $state<'connecting' | 'live' | 'reconnecting' | 'disconnected'>('connecting');
+  #status = $state<SocketPhase | 'disconnected'>('connecting');
   #lastMessageAt = $state<number | null>(null);
   #now = $state(Date.now());
   #incidents = $state.raw<IncidentDto[]>([]);
@@ -100,12 +101,11 @@ export class WallFeed {
     this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
   }
 
-  /** live / reconnecting / stale (nothing heard for 10 s) / disconnected for good. */
+  /** live / reconnecting / stale (nothing heard for 10 s) / refused (the incidents subscription) / disconnected for good. */
   get status(): WallStatus {
     if (this.#status === 'disconnected') return 'disconnected';
-    if (this.#lastMessageAt !== null && this.#now - this.#lastMessageAt > WALL_STALE_AFTER_MS) return 'stale';
-    if (this.#status === 'connecting') return 'connecting';
-    return this.#status;
+    const silentTooLong = this.#lastMessageAt !== null && this.#now - this.#lastMessageAt > WALL_STALE_AFTER_MS;
+    return screenStatus(this.#status, silentTooLong, this.#refusal !== null);
   }
   /** When the last update or heartbeat arrived (epoch ms), for "STALE since …" and "updated 3 s ago". */
   get lastMessageAt(): number | null {
@@ -124,6 +124,10 @@ export class WallFeed {
   /** Why the server refused the subscription, while no snapshot has come (asked again by itself, with backoff). */
   get refusal(): FeedRefusal | null {
     return this.#ready ? null : this.#refusal;
+  }
+  /** Why the server refused the subscription after incidents were shown, until a snapshot comes again: they stay, marked as not updating. */
+  get notUpdating(): FeedRefusal | null {
+    return this.#ready ? this.#refusal : null;
   }
   /** Open incidents of the wall's clients, most urgent first (snoozed ones included: the map shows them). */
   get incidents(): IncidentDto[] {
