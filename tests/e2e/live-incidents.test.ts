@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
@@ -48,6 +51,51 @@ describe.skipIf(!browserAvailable)(`incidents arrive live in the console${skipRe
     await row.waitFor({ state: 'detached', timeout: 2000 });
     await page.getByTestId('incident-list-empty').waitFor();
     expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe.skipIf(!browserAvailable)(`the console after the server restarts${skipReason ? ` (${skipReason})` : ''}`, () => {
+  // PGlite on disk, as `npm start` runs it: the new server opens the same database, sessions included.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-console-restart-'));
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    assertAppBuilt();
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes back by itself (a deploy restarts the server): Live again, and what happens next arrives', async () => {
+    const { token } = await addSource(server.context.database.db, { name: 'prometheus', format: 'alertmanager' });
+    const user = await server.addUser('rosa@example.com', 'engineer', 'Rosa');
+    const { context, page, errors } = await newPage(browser);
+    await page.goto(`${server.url}/login`);
+    await signInThroughForm(page, user.email, user.password);
+    const indicator = page.locator('[data-testid="connection"]');
+    await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    await page.getByTestId('incident-list-empty').waitFor();
+
+    const port = server.port;
+    await server.stop();
+    await page.locator('[data-testid="connection"][data-status="reconnecting"]').waitFor({ timeout: 5000 });
+    // Same port, same database; nobody touches the page.
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });
+    await page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
+
+    const posted = await postAlertmanager(server.url, token, [
+      { name: 'UplinkDown', severity: 'critical', client: 'acme', instance: 'edge-01', summary: 'Uplink down after the restart', fingerprint: 'e2e-restart' },
+    ]);
+    expect(posted.status).toBe(200);
+    await page.locator('[data-testid="incident-row"]', { hasText: 'Uplink down after the restart' }).waitFor({ timeout: 5000 });
+    await expect(indicator.getAttribute('data-status')).resolves.toBe('live');
+    expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
     await context.close();
   });
 });

@@ -1,6 +1,7 @@
 import { untrack } from 'svelte';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
+import { retryDelay } from './retry-delay.ts';
 import { decodeHead, type FeedRequest, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from './screen-status.ts';
 
@@ -26,7 +27,8 @@ const sameFeed = (a: FeedRequest, b: FeedRequest) => a.mode === b.mode && (a.sco
 /**
  * The app's one Socket.IO connection and what people need to know about it: live, reconnecting,
  * stale since when, or not updating because the server refused the page's subscription. Socket.IO
- * reconnects by itself forever with backoff and jitter.
+ * reconnects by itself forever with backoff and jitter after a network blip; after the server closed the
+ * socket (a restart) or refused its handshake for another reason than the session, this class does.
  */
 export class Connection {
   #status = $state<SocketPhase | 'ended'>('connecting');
@@ -37,6 +39,8 @@ export class Connection {
   #feedsRefused = $state.raw<readonly (() => boolean)[]>([]);
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   #ticker: ReturnType<typeof setInterval>;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #retries = 0;
 
   /** Sent with every handshake until one delivers it. */
   #feedToSend: FeedRequest | null;
@@ -65,6 +69,7 @@ export class Connection {
     });
     this.socket.on('connect', () => {
       performance.mark('wf:connected');
+      this.#retries = 0;
       this.#heard('live');
       this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { head: null, snapshot: null, deltas: [] }, refusal: null } : null;
       if (this.#handshakeFeed) this.#feedToSend = null;
@@ -90,14 +95,21 @@ export class Connection {
     });
     this.socket.on('session:ready', () => this.#heard('live'));
     this.socket.on('server:heartbeat', () => this.#heard());
-    this.socket.on('disconnect', () => {
+    this.socket.on('disconnect', (reason) => {
       this.#handshakeFeed = null;
-      if (this.#status !== 'ended') this.#status = 'reconnecting';
+      if (this.#status === 'ended') return;
+      this.#status = 'reconnecting';
+      // The server closing the socket without ending the session (a restart, a deploy) is not a goodbye, but
+      // Socket.IO does not retry it by itself: the console stayed "Reconnecting…" until someone reloaded it.
+      if (reason === 'io server disconnect') this.#scheduleRetry();
     });
     this.socket.on('connect_error', (error) => {
       // The handshake refused our session: signing in again is the only way back.
-      if (error.message === 'unauthenticated') this.#end('signed out');
-      else if (this.#status !== 'ended') this.#status = 'reconnecting';
+      if (error.message === 'unauthenticated') return this.#end('signed out');
+      if (this.#status === 'ended') return;
+      this.#status = 'reconnecting';
+      // Refused by the server for another reason (it could not read the session): Socket.IO gives up on those.
+      if (!this.socket.active) this.#scheduleRetry();
     });
     this.socket.on('session:ended', ({ reason }) => this.#end(reason.replace('_', ' ')));
     this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
@@ -161,14 +173,29 @@ export class Connection {
     if (status) this.#status = status;
   }
 
+  #scheduleRetry(): void {
+    if (this.#retry !== null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      if (this.#status !== 'ended' && !this.socket.connected) this.socket.connect();
+    }, retryDelay(this.#retries++));
+  }
+
   #end(reason: string) {
     this.#status = 'ended';
     this.#endedReason = reason;
+    this.#stopRetrying();
     this.socket.disconnect();
+  }
+
+  #stopRetrying(): void {
+    if (this.#retry !== null) clearTimeout(this.#retry);
+    this.#retry = null;
   }
 
   close(): void {
     clearInterval(this.#ticker);
+    this.#stopRetrying();
     this.socket.disconnect();
   }
 }

@@ -4,6 +4,7 @@ import { decodeSnapshot, type IncidentDelta, type IncidentDto, type IncidentSnap
 import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import { compareIncidents } from '$lib/domain/priority.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from '$lib/realtime/screen-status.ts';
+import { retryDelay } from '$lib/realtime/retry-delay.ts';
 
 /** No update or heartbeat for this long and the wall says STALE, whatever the socket claims. */
 export const WALL_STALE_AFTER_MS = 10_000;
@@ -21,12 +22,6 @@ export interface WallFeedEvents {
   resynced?: () => void;
   /** Critical incidents that were not critical (or not there) a moment ago. */
   newCriticals?: (incidents: IncidentDto[]) => void;
-}
-
-/** Backoff with jitter for reconnects Socket.IO does not retry itself (a refused handshake). */
-function retryDelay(attempt: number): number {
-  const base = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-  return base * (0.5 + Math.random());
 }
 
 /**
