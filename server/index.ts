@@ -25,6 +25,7 @@ import { viewerOf } from './incidents/incident-queries.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
 import { OpenIncidents } from './realtime/open-incidents.ts';
 import { ChangeFollower } from './realtime/change-follower.ts';
+import { SocketRevocations } from './realtime/socket-revocations.ts';
 import { hearOtherProcesses } from './realtime/hear-other-processes.ts';
 import type { IncidentChange } from './realtime/coalesce.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
@@ -75,6 +76,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, secrets, config.push, app.log);
+    const revocations = new SocketRevocations({ io: realtime.io, database, log: app.log });
     // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
     // read it), then the screens.
     const publish = (changes: IncidentChange[]) => {
@@ -96,9 +98,9 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       },
       writerId,
     );
-    const otherProcesses = follower ? await hearOtherProcesses({ database, follower }) : null;
+    const otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
-    const context: AppContext = { config, database, secrets, metrics, realtime, commands, openIncidents, push };
+    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -130,7 +132,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           await walls.topologyImported(clients);
           if (renamed.length > 0) await commands.nameChanged({ clients: renamed });
         },
-        userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
+        userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
       });
     }
     await openIncidents.warm();
