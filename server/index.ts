@@ -61,6 +61,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
   const metrics = createMetrics();
   const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let adminSocket: AdminSocket | null = null;
+  let otherProcesses: { stop(): Promise<void> } | null = null;
   try {
     await database.migrate();
     // After the database: on PGlite its lock is held, so a refused second process leaves the key file alone.
@@ -98,7 +99,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       },
       writerId,
     );
-    const otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, log: app.log }) : null;
+    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
     const context: AppContext = { config, database, secrets, metrics, realtime, revocations, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
@@ -176,6 +177,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     };
   } catch (error) {
     await adminSocket?.close();
+    await otherProcesses?.stop();
     await database.close();
     throw error;
   }
