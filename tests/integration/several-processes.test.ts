@@ -118,16 +118,13 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     expect(screen.view()).toEqual(await openInDatabase());
   }
 
-  async function socketOf(who: Person, server: TestServer): Promise<{ socket: ClientSocket; ended: () => string | undefined }> {
-    const socket: ClientSocket = connect(server.url, { extraHeaders: { cookie: who.cookie }, transports: ['websocket'], reconnection: false, forceNew: true });
+  /** A socket of `who` on their server; the check gives why it ended, once it has been told and closed. */
+  async function socketEnding(who: Person): Promise<() => string | undefined> {
+    const socket = await who.socket();
     sockets.push(socket);
     let reason: string | undefined;
     socket.on('session:ended', (info) => (reason = info.reason));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('session:ready', () => resolve());
-      socket.once('connect_error', reject);
-    });
-    return { socket, ended: () => (reason !== undefined && !socket.connected ? reason : undefined) };
+    return () => (reason !== undefined && !socket.connected ? reason : undefined);
   }
 
   beforeAll(async () => {
@@ -209,23 +206,22 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
   });
 
   it('a user disabled with the CLI, and a session revoked on B, lose their sockets on A', async () => {
-    const mia = await person(a, 'mia@example.com', 'engineer');
-    const onA = await socketOf(mia, a);
+    const miaEnded = await socketEnding(await person(a, 'mia@example.com', 'engineer'));
     const disabled = await cli(['user', 'disable', '--email', 'mia@example.com']);
     expect(disabled.code, disabled.stderr).toBe(0);
-    expect(await until(onA.ended, 'Mia’s socket on A to end')).toBe('revoked');
+    expect(await until(miaEnded, 'Mia’s socket on A to end')).toBe('revoked');
 
-    // Two sessions of Leo's: changing the password with one (on B) ends the other, whose socket is on A.
+    // Two sessions of Leo's, each with a socket on A: changing the password with one on B ends the other.
     const leo = await a.addUser('leo@example.com', 'engineer');
-    const first = new Person(a, await a.signIn(leo.email, leo.password), leo.id, leo.email, 'engineer');
-    const second = new Person(b, await b.signIn(leo.email, leo.password), leo.id, leo.email, 'engineer');
-    const firstOnA = await socketOf(first, a);
-    const secondOnA = await socketOf(second, a);
-    expect((await second.post('/api/v1/session/password', { currentPassword: leo.password, newPassword: 'a much newer passphrase' })).status).toBe(204);
-    expect(await until(firstOnA.ended, 'the revoked session’s socket on A to end')).toBe('revoked');
+    const [first, second] = [await a.signIn(leo.email, leo.password), await b.signIn(leo.email, leo.password)];
+    const leoOn = (server: TestServer, cookie: string) => new Person(server, cookie, leo.id, leo.email, 'engineer');
+    const firstEnded = await socketEnding(leoOn(a, first));
+    const secondEnded = await socketEnding(leoOn(a, second));
+    expect((await leoOn(b, second).post('/api/v1/session/password', { currentPassword: leo.password, newPassword: 'a much newer passphrase' })).status).toBe(204);
+    expect(await until(firstEnded, 'the revoked session’s socket on A to end')).toBe('revoked');
     // Signing out on B ends that session's sockets on A too.
-    expect((await second.call('DELETE', '/api/v1/session')).status).toBe(204);
-    expect(await until(secondOnA.ended, 'the signed-out session’s socket on A to end')).toBe('signed_out');
+    expect((await leoOn(b, second).call('DELETE', '/api/v1/session')).status).toBe(204);
+    expect(await until(secondEnded, 'the signed-out session’s socket on A to end')).toBe('signed_out');
   });
 
   it('A catches up with what was committed while its listening connection was down', async () => {
@@ -235,7 +231,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     const [incident] = await fireOnB([uniqueAlert('initech')]);
     await until(() => console.state.incidents.has(incident.id), 'the incident on the screen on A');
     const zoe = await person(a, 'zoe@example.com', 'engineer');
-    const zoeOnA = await socketOf(zoe, a);
+    const zoeEnded = await socketEnding(zoe);
 
     // A third process (as the CLI is) with its connection open before A's goes down.
     const third: Database = await openDatabase({ url, dataDir: os.tmpdir() });
@@ -257,7 +253,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
       await third.close();
     }
     await until(() => console.state.incidents.get(incident.id)?.clientName === 'Initech Finance Group', 'the change made while A was not listening');
-    expect(await until(zoeOnA.ended, 'the revoked session’s socket on A to end')).toBe('revoked');
+    expect(await until(zoeEnded, 'the revoked session’s socket on A to end')).toBe('revoked');
     await expectInStep(console);
     // And it listens again: a change on B reaches it as before.
     const [next] = await fireOnB([uniqueAlert('initech')]);
