@@ -39,7 +39,7 @@ type Step = { kind: 'own'; changes: IncidentChange[] } | { kind: 'catch-up' };
  * Every committed change, whichever process committed it, is published in this process exactly once
  * and in id order (DESIGN principles 1 and 6).
  *
- * This process's own commits are published at once when nothing is pending before them. Other
+ * This process's own commits are published at once when they follow on from the last id published. Other
  * processes' commits are heard of (a notice on the changes channel, see ChangeWriter) and read from
  * the table. Every id above the last one published is either published in order or waits its turn
  * behind a read: one step at a time, each publishing only ids above the last published.
@@ -71,11 +71,6 @@ export class ChangeFollower {
     this.#publish = options.publish;
     this.#ownWriterId = options.ownWriterId;
     this.#log = options.log;
-  }
-
-  /** The newest change id published in this process. */
-  get published(): number {
-    return this.#published;
   }
 
   /** A commit of this process (the writer's publish, right after commit), in commit order. */
