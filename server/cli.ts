@@ -10,6 +10,7 @@ import { DataFolderInUseError } from './db/data-lock.ts';
 import { prepareCommand, runPrepared, USAGE, type CommandResult } from './cli/commands.ts';
 import { sendToAdminSocket } from './cli/admin-socket.ts';
 import { topologyImportInput } from './topology/topology-cli.ts';
+import { announceRevocation } from './realtime/socket-revocations.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -36,7 +37,8 @@ async function execute(argv: string[]): Promise<CommandResult> {
     // A fresh folder or database has no tables yet: every command but `db …` needs the schema the
     // server would have created on its first start (on Postgres the migrator takes an advisory lock).
     if (argv[0] !== 'db') await database.migrate();
-    return await runPrepared(argv, prepared, database);
+    // Servers on the same Postgres end the sockets of the sessions a command ended (no-op on PGlite: no server runs).
+    return await runPrepared(argv, prepared, database, { userRevoked: (userId) => announceRevocation(database, { userId, reason: 'revoked' }) });
   } finally {
     await database.close();
   }

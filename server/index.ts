@@ -2,6 +2,7 @@
  * The one composition root: config → database → migrations → HTTP + Socket.IO → listen.
  * Everything else receives what it needs from here.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config, ConfigError } from './config.ts';
@@ -23,11 +24,15 @@ import { ChangeWriter } from './engine/change-writer.ts';
 import { viewerOf } from './incidents/incident-queries.ts';
 import { IncidentFeed } from './realtime/incident-feed.ts';
 import { OpenIncidents } from './realtime/open-incidents.ts';
+import { ChangeFollower } from './realtime/change-follower.ts';
+import { SocketRevocations } from './realtime/socket-revocations.ts';
+import { hearOtherProcesses } from './realtime/hear-other-processes.ts';
+import type { IncidentChange } from './realtime/coalesce.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { ingestRoutes } from './api/ingest-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { infoRoutes } from './api/info-routes.ts';
-import { pruneSignals } from './db/incident-store.ts';
+import { newestChangeId, pruneSignals, readChangesAfter } from './db/incident-store.ts';
 import { resetDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 import { installWallFeatures } from './walls/wall-features.ts';
 import { IncidentCommands } from './incidents/incident-commands.ts';
@@ -56,6 +61,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
   const metrics = createMetrics();
   const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let adminSocket: AdminSocket | null = null;
+  let otherProcesses: { stop(): Promise<void> } | null = null;
   try {
     await database.migrate();
     // After the database: on PGlite its lock is held, so a refused second process leaves the key file alone.
@@ -71,15 +77,31 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, secrets, config.push, app.log);
+    const revocations = new SocketRevocations({ io: realtime.io, database, log: app.log });
     // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
-    // read it), then the screens and the phones.
-    const writer = new ChangeWriter(database, (changes) => {
+    // read it), then the screens.
+    const publish = (changes: IncidentChange[]) => {
       openIncidents.apply(changes);
       feed.publish(changes);
-      push.committed(changes);
-    });
+    };
+    // On Postgres other processes commit too: every commit, whoever made it, is published through the follower.
+    const writerId = randomUUID();
+    const follower = database.listen
+      ? new ChangeFollower({ after: await newestChangeId(database), read: (after, before, limit) => readChangesAfter(database, after, before, limit), publish, ownWriterId: writerId, log: app.log })
+      : null;
+    // The phones are paged for this process's commits only: the process that commits a change pages for it.
+    const writer = new ChangeWriter(
+      database,
+      (changes) => {
+        if (follower) follower.committedHere(changes);
+        else publish(changes);
+        push.committed(changes);
+      },
+      writerId,
+    );
+    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
-    const context: AppContext = { config, database, secrets, metrics, realtime, commands, openIncidents, push };
+    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -111,7 +133,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           await walls.topologyImported(clients);
           if (renamed.length > 0) await commands.nameChanged({ clients: renamed });
         },
-        userRevoked: (userId) => realtime.endUser(userId, 'revoked'),
+        userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
       });
     }
     await openIncidents.warm();
@@ -146,6 +168,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           await realtime.close();
           await app.close();
           await writer.idle();
+          await otherProcesses?.stop();
           await push.close();
           await database.close();
         })();
@@ -154,6 +177,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     };
   } catch (error) {
     await adminSocket?.close();
+    await otherProcesses?.stop();
     await database.close();
     throw error;
   }

@@ -12,7 +12,7 @@ import { timed } from '../metrics.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
 /** Sign in, who am I, sign out, change my password. */
-export function sessionRoutes(app: FastifyInstance, { config, database, metrics, realtime }: AppContext): void {
+export function sessionRoutes(app: FastifyInstance, { config, database, metrics, revocations }: AppContext): void {
   const { db } = database;
 
   app.post(
@@ -54,7 +54,7 @@ export function sessionRoutes(app: FastifyInstance, { config, database, metrics,
   app.delete('/api/v1/session', temporary, async (request, reply) => {
     const session = sessionOf(request);
     await deleteSession(db, session.tokenHash);
-    realtime.endSession(session.tokenHash, 'signed_out');
+    await revocations.end({ sessionTokenHash: session.tokenHash, reason: 'signed_out' });
     clearSessionCookie(request, reply);
     return reply.status(204).send();
   });
@@ -76,7 +76,7 @@ export function sessionRoutes(app: FastifyInstance, { config, database, metrics,
         .returning({ tokenHash: sessions.tokenHash });
     });
     // Their open sockets too, not only their next HTTP request.
-    for (const { tokenHash } of ended) realtime.endSession(tokenHash, 'revoked');
+    for (const { tokenHash } of ended) await revocations.end({ sessionTokenHash: tokenHash, reason: 'revoked' });
     return reply.status(204).send();
   });
 }

@@ -10,7 +10,7 @@ import { actorFromRequest } from '../incidents/actor.ts';
 const idParams = z.object({ id: z.uuid('must be a user id') });
 
 /** User management: admins only. */
-export function userRoutes(app: FastifyInstance, { database, realtime, commands }: AppContext): void {
+export function userRoutes(app: FastifyInstance, { database, revocations, commands }: AppContext): void {
   const { db } = database;
   const admin = { config: { role: 'admin' as const } };
 
@@ -31,7 +31,7 @@ export function userRoutes(app: FastifyInstance, { database, realtime, commands 
       recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } }),
     );
     if (renamed) await commands.nameChanged({ assigneeId: id });
-    if (signedOut) realtime.endUser(user.id, 'revoked');
+    if (signedOut) await revocations.end({ userId: user.id, reason: 'revoked' });
     return { user };
   });
 
@@ -40,7 +40,7 @@ export function userRoutes(app: FastifyInstance, { database, realtime, commands 
     const result = await resetPassword(db, { id }, undefined, (tx) =>
       recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.reset_password', entity: 'user', entityId: id, detail: {} }),
     );
-    realtime.endUser(id, 'revoked');
+    await revocations.end({ userId: id, reason: 'revoked' });
     return result;
   });
 }

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Database } from '../db/database.ts';
 import { createSourceRequest, createUserRequest, password as passwordSchema, email as emailSchema } from '../../src/lib/protocol/api.ts';
-import { addUser, listUsers, resetPassword } from '../auth/users.ts';
+import { addUser, findUserByEmail, listUsers, resetPassword, updateUser } from '../auth/users.ts';
 import { addSource, listSources } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { resetDemoEstate } from '../demo/demo-estate.ts';
@@ -25,6 +25,7 @@ export const USAGE = `Usage: watchfloor <command> [options]   (every command acc
   user add --email E --name N --role admin|lead|engineer|viewer [--password-stdin]
                            without --password-stdin a one-time password is printed
   user reset-password --email E [--password-stdin]
+  user disable --email E   signs them out everywhere; an admin re-enables them in Settings → Users
   user list
   source add --name N --format alertmanager|grafana|pagerduty|generic [--client SLUG]
                            prints the source's token once
@@ -64,11 +65,14 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   return [line(columns), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
 }
 
-/** What a running server lends a command: the user's open sockets, the live demo generator. */
+/**
+ * What a command's surroundings lend it: a running server (behind the admin socket) its open sockets and
+ * live demo generator; the CLI alone on Postgres the way to tell the servers on that database.
+ */
 export interface CommandHooks {
   resetDemo?: () => Promise<void>;
-  /** A user's sessions were ended (password reset): close their open sockets too. */
-  userRevoked?: (userId: string) => void;
+  /** A user's sessions were ended (password reset, disabled): close their open sockets too. */
+  userRevoked?: (userId: string) => Promise<void>;
   /** A topology was imported: lay out the new nodes and tell the screens. */
   topologyImported?: TopologyImported;
 }
@@ -119,9 +123,22 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const result = await resetPassword(database.db, { email: emailValue }, newPassword, (tx, user) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'user.reset_password', entity: 'user', entityId: user.id, detail: {} }),
           );
-          hooks.userRevoked?.(result.user.id);
+          await hooks.userRevoked?.(result.user.id);
           const text = `Password reset for ${result.user.email}; their sessions were ended.` + (result.oneTimePassword ? `\nOne-time password (shown once): ${result.oneTimePassword}` : '');
           return ok({ id: result.user.id, email: result.user.email, ...(result.oneTimePassword ? { oneTimePassword: result.oneTimePassword } : {}) }, text, v.json);
+        };
+      }
+      case 'user disable': {
+        const v = parse(rest, { email: { type: 'string' } });
+        const emailValue = parseOrThrow(emailSchema, required(v, 'email'), 'email');
+        return async (database, hooks) => {
+          const found = await findUserByEmail(database.db, emailValue);
+          if (!found) throw new DomainError('not_found', `no user with email ${emailValue}`, 'email');
+          const { user } = await updateUser(database.db, found.id, { disabled: true }, (tx, { signedOut }) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'user.update', entity: 'user', entityId: found.id, detail: { changed: { disabled: true }, signedOut } }),
+          );
+          await hooks.userRevoked?.(user.id);
+          return ok({ id: user.id, email: user.email, disabled: true }, `Disabled ${user.email}; their sessions were ended.`, v.json);
         };
       }
       case 'user list': {

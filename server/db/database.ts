@@ -25,10 +25,20 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** Runs raw SQL and returns its rows, whichever driver is underneath. */
   rows<T>(query: SQL, on?: Db | Tx): Promise<T[]>;
+  /**
+   * Postgres only (null on embedded PGlite, which one process owns): hears notifications on `channel` over
+   * one dedicated connection, which reconnects by itself. `listening` runs each time it (re)starts
+   * listening: what was notified while it was down is lost, so that is the moment to catch up.
+   */
+  listen: ((channel: string, heard: (payload: string) => void, listening: () => void) => Promise<Listening>) | null;
   /** Applies pending migrations (one connection, serialised by an advisory lock on Postgres). */
   migrate(): Promise<void>;
   migrationStatus(): Promise<{ applied: number; known: number }>;
   close(): Promise<void>;
+}
+
+export interface Listening {
+  unlisten(): Promise<void>;
 }
 
 export interface DatabaseOptions {
@@ -58,6 +68,7 @@ async function openPglite(folder: string | null, dataDir: string): Promise<Datab
     db,
     kind: 'pglite',
     rows: async <T>(query: SQL, on: Db | Tx = db) => ((await on.execute(query)) as unknown as { rows: T[] }).rows,
+    listen: null,
     migrate: () => migratePglite(db as never, { migrationsFolder }),
     migrationStatus: () => migrationStatus(db, (q) => db.execute(q).then((r) => (r as unknown as { rows: unknown[] }).rows)),
     async close() {
@@ -74,6 +85,10 @@ async function openPostgres(url: string): Promise<Database> {
     db,
     kind: 'postgres',
     rows: async <T>(query: SQL, on: Db | Tx = db) => (await on.execute(query)) as unknown as T[],
+    listen: async (channel, heard, listening) => {
+      const { unlisten } = await client.listen(channel, heard, listening);
+      return { unlisten: async () => void (await unlisten()) };
+    },
     async migrate() {
       // One connection, one migrator at a time even when several nodes start together.
       const single = postgres(url, { max: 1, onnotice: () => {} });

@@ -284,12 +284,12 @@ const changeInsert = (ids: string[], from: SQL): SQL =>
 
 /** Runs `steps` (the last one named `recorded`, a {@link changeInsert}) and returns the changes it recorded. */
 async function readChanges(database: Database, tx: Tx, steps: SQL[]): Promise<IncidentChange[]> {
-  const rows = await database.rows<{ id: number | string; data: string }>(
-    sql`with ${sql.join(steps, sql`, `)} select id, data::text as data from recorded order by id`,
-    tx,
-  );
-  return rows.map((r) => ({ changeId: Number(r.id), incident: JSON.parse(r.data) as IncidentDto }));
+  return changesOf(await database.rows<ChangeRow>(sql`with ${sql.join(steps, sql`, `)} select id, data::text as data from recorded order by id`, tx));
 }
+
+/** A change row as read back, its data as text: the incident as screens see it. */
+type ChangeRow = { id: number | string; data: string };
+const changesOf = (rows: ChangeRow[]): IncidentChange[] => rows.map((r) => ({ changeId: Number(r.id), incident: JSON.parse(r.data) as IncidentDto }));
 
 /** Appends raw signals: the append-only record, pruned after the retention period. */
 const signalInsert = (sourceId: string, signals: IngestWrite['signals']): SQL =>
@@ -358,6 +358,26 @@ export async function insertTimeline(database: Database, tx: Tx, entries: Timeli
 export async function recordIncidentChanges(database: Database, tx: Tx, incidentIds: string[]): Promise<IncidentChange[]> {
   if (incidentIds.length === 0) return [];
   return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`]);
+}
+
+/**
+ * Committed incident changes with ids above `after` (and below `before`, when given), in id order, at most
+ * `limit`: what other processes committed, read back by a process that heard of it.
+ */
+export async function readChangesAfter(database: Database, after: number, before: number | null, limit: number): Promise<IncidentChange[]> {
+  return changesOf(
+    await database.rows<ChangeRow>(
+      sql`select id, data::text as data from changes
+          where id > ${after} ${before === null ? sql`` : sql`and id < ${before}`} and entity = 'incident'
+          order by id limit ${limit}`,
+    ),
+  );
+}
+
+/** The newest change id (0 before the first change). */
+export async function newestChangeId(database: Database): Promise<number> {
+  const [row] = await database.rows<{ last: number | string | null }>(sql`select max(id) as last from changes`);
+  return Number(row.last ?? 0);
 }
 
 /**

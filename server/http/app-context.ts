@@ -8,6 +8,7 @@ import type { IncidentCommands } from '../incidents/incident-commands.ts';
 import type { PushService } from '../push/push-service.ts';
 import type { OpenIncidents } from '../realtime/open-incidents.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
+import type { SocketRevocations } from '../realtime/socket-revocations.ts';
 
 /** What every route module receives from the composition root. */
 export interface AppContext {
@@ -17,6 +18,8 @@ export interface AppContext {
   secrets: SecretBox;
   metrics: Metrics;
   realtime: RealtimeServer;
+  /** Ends the sockets of ended sessions, in every server process on the database. */
+  revocations: SocketRevocations;
   /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */
   commands: IncidentCommands;
   /** Every open incident, kept current in memory: snapshots and the queue's reads come from here. */

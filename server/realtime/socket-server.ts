@@ -22,10 +22,6 @@ export type WatchfloorSocket = Socket<ClientToServerEvents, ServerToClientEvents
 
 export interface RealtimeServer {
   io: WatchfloorIo;
-  /** Tells the sockets of one session that it ended, then disconnects them. */
-  endSession(tokenHash: string, reason: 'signed_out' | 'revoked' | 'expired'): void;
-  /** The same for every session of a user (disabled, password reset). */
-  endUser(userId: string, reason: 'signed_out' | 'revoked' | 'expired'): void;
   /** The id of the newest change broadcast, carried by heartbeats. */
   lastChangeId: number;
   close(): Promise<void>;
@@ -100,14 +96,6 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
   const realtime: RealtimeServer = {
     io,
     lastChangeId: 0,
-    endSession(tokenHash, reason) {
-      io.to(rooms.session(tokenHash)).emit('session:ended', { reason });
-      io.in(rooms.session(tokenHash)).disconnectSockets(true);
-    },
-    endUser(userId, reason) {
-      io.to(rooms.user(userId)).emit('session:ended', { reason });
-      io.in(rooms.user(userId)).disconnectSockets(true);
-    },
     async close() {
       clearInterval(heartbeat);
       io.disconnectSockets(true);

@@ -11,6 +11,8 @@ import type { ImportSummary } from '../../src/lib/protocol/topology.ts';
 import { formatProblems, parseTopologyFile } from './topology-import.ts';
 import { applyTopology } from './topology-store.ts';
 import { layoutStoredTopology } from './topology-service.ts';
+import { ChangeWriter } from '../engine/change-writer.ts';
+import { recordRenameShown } from '../incidents/incident-commands.ts';
 
 export interface ImportArgs {
   file: string;
@@ -70,9 +72,13 @@ export function prepareTopologyImport(args: ImportArgs, content: string | null):
   if ('problems' in parsed) throw new DomainError('validation_failed', `${args.file}: not imported (nothing was changed):\n${formatProblems(parsed.problems)}`);
   return async (database, topologyImported) => {
     const result = await applyTopology(database, parsed);
-    // A running server lays out the new nodes and tells its screens; alone, the CLI lays them out itself.
+    // A running server lays out the new nodes and tells its screens. Alone, the CLI lays them out itself and
+    // records the renamed clients' open incidents anew: servers on the same Postgres hear of those changes.
     if (topologyImported) await topologyImported(result.clients, result.renamedClients);
-    else await layoutStoredTopology(database);
+    else {
+      await layoutStoredTopology(database);
+      if (result.renamedClients.length > 0) await recordRenameShown(database, new ChangeWriter(database, () => {}), { clients: result.renamedClients });
+    }
     const s = result.summary;
     const text = [
       `Imported ${args.file}:`,

@@ -7,6 +7,8 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
+import { io as connect, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 
 /** Runs the real CLI as a child process, as an operator would: its own environment, optional stdin. */
 const cli = (args: string[], env: Record<string, string>, stdin?: string) => runCli(args, env, { stdin });
@@ -259,6 +261,29 @@ describe('CLI on a PGlite folder', () => {
       });
       expect(old.status).toBe(401);
       expect(await server.signIn('piped@example.com', reset.oneTimePassword)).toMatch(/^wf_session=/);
+    });
+
+    it('user disable through the server: they can no longer sign in, and their open socket closes at once', async () => {
+      const user = await server.addUser('leaving@example.com', 'engineer');
+      const cookie = await server.signIn(user.email, user.password);
+      const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connect(server.url, { extraHeaders: { cookie }, transports: ['websocket'], reconnection: false, forceNew: true });
+      try {
+        const ended = new Promise<string>((resolve) => socket.once('session:ended', ({ reason }) => resolve(reason)));
+        await new Promise<void>((resolve, reject) => {
+          socket.once('session:ready', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        const disabled = json<{ email: string; disabled: boolean }>(await cli(['user', 'disable', '--email', 'leaving@example.com', '--json'], env()));
+        expect(disabled).toMatchObject({ email: 'leaving@example.com', disabled: true });
+        expect(await ended).toBe('revoked');
+        expect((await fetch(`${server.url}/api/v1/session`, { headers: { cookie } })).status).toBe(401);
+        await expect(server.signIn(user.email, user.password)).rejects.toThrow(/401/);
+        const unknown = await cli(['user', 'disable', '--email', 'ghost@example.com'], env());
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toMatch(/no user with email ghost@example.com/);
+      } finally {
+        socket.disconnect();
+      }
     });
 
     it('db status and db migrate through the server', async () => {

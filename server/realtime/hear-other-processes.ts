@@ -1,0 +1,42 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database } from '../db/database.ts';
+import { CHANGES_CHANNEL } from '../engine/change-writer.ts';
+import type { ChangeFollower } from './change-follower.ts';
+import { REVOCATIONS_CHANNEL, type SocketRevocations } from './socket-revocations.ts';
+
+/** How often a process makes up for notices it may have lost: catching up with the changes, sweeping ended sessions. */
+const SAFETY_NET_MS = 5000;
+
+/**
+ * On Postgres, other processes write the same database (servers behind a load balancer, the CLI): this
+ * process hears their commits and revocations on one listening connection. Notices sent while that
+ * connection was down are lost, so whenever it listens again, and every few seconds besides, the follower
+ * catches up from the `changes` table and the revocations sweep the sessions this process's sockets hold.
+ * @returns stop: no more listening, catching up or sweeping.
+ */
+export async function hearOtherProcesses(options: {
+  database: Database;
+  follower: ChangeFollower;
+  revocations: SocketRevocations;
+  log: FastifyBaseLogger;
+}): Promise<{ stop(): Promise<void> }> {
+  const { database: { listen }, follower, revocations, log } = options;
+  if (!listen) throw new Error('embedded PGlite has no other processes to hear');
+  const sweep = () => void revocations.sweep().catch((err: unknown) => log.warn({ err }, 'sweeping ended sessions failed'));
+  const listening = await Promise.all([
+    listen(CHANGES_CHANNEL, (payload) => follower.heard(payload), () => follower.catchUp()),
+    listen(REVOCATIONS_CHANNEL, (payload) => revocations.heard(payload), sweep),
+  ]);
+  const safetyNet = setInterval(() => {
+    follower.catchUp();
+    sweep();
+  }, SAFETY_NET_MS);
+  safetyNet.unref();
+  return {
+    async stop() {
+      clearInterval(safetyNet);
+      await Promise.all(listening.map((l) => l.unlisten()));
+      await follower.close();
+    },
+  };
+}

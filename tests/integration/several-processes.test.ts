@@ -1,0 +1,262 @@
+/**
+ * Several processes on one Postgres: two servers (as behind a load balancer) and the CLI. A screen on one
+ * server hears every commit, whoever made it, in order; a session ended anywhere closes its sockets everywhere.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { sql } from 'drizzle-orm';
+import { io as connect } from 'socket.io-client';
+import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { runCli } from '../helpers/cli.ts';
+import { alertSource, person, Person, uniqueAlert, until, type ClientSocket } from './console-support.ts';
+import { TestPushService } from './push-test-endpoint.ts';
+import { decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/incident-sync.ts';
+import type { TestAlert } from '../helpers/alertmanager.ts';
+import { openDatabase, type Database } from '../../server/db/database.ts';
+import { ChangeWriter } from '../../server/engine/change-writer.ts';
+import { recordRenameShown } from '../../server/incidents/incident-commands.ts';
+import { announceRevocation } from '../../server/realtime/socket-revocations.ts';
+
+/** A screen as the app is one: a subscribed socket feeding the app's reducer. It never subscribes again by itself. */
+class Screen {
+  readonly socket: ClientSocket;
+  snapshot: IncidentSnapshot | null = null;
+  /** Deltas after the snapshot, as they came. */
+  readonly deltas: IncidentDelta[] = [];
+  readonly resyncs: string[] = [];
+  state = emptySync();
+
+  private constructor(socket: ClientSocket) {
+    this.socket = socket;
+    socket.on('incidents:snapshot', (frame) => {
+      this.snapshot = decodeSnapshot(frame);
+      const result = applySnapshot(this.state, this.snapshot);
+      this.state = result.state;
+      if (result.resync) this.resyncs.push(result.reason);
+    });
+    socket.on('incidents:changed', (delta) => {
+      if (this.snapshot) this.deltas.push(delta);
+      const result = applyDelta(this.state, delta);
+      this.state = result.state;
+      if (result.resync) this.resyncs.push(result.reason);
+    });
+  }
+
+  static async open(server: TestServer, cookie: string, mode: FeedMode): Promise<Screen> {
+    const screen = new Screen(connect(server.url, { extraHeaders: { cookie }, transports: ['websocket'], forceNew: true }));
+    const reply = await screen.socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode });
+    expect(reply).toMatchObject({ ok: true });
+    await until(() => screen.snapshot !== null, 'the snapshot');
+    return screen;
+  }
+
+  /**
+   * What is wrong with the deltas' chain: each must start where the one before ended (the first at or below
+   * the snapshot), so every change after the snapshot arrived once, none twice, none skipped. Deltas the
+   * snapshot overtook (all at or below its id) come first, if any; the app drops them.
+   */
+  chainProblems(): string[] {
+    const problems: string[] = [];
+    let last = this.snapshot!.lastChangeId;
+    const overtaken = this.deltas.findIndex((delta) => delta.last > last);
+    this.deltas.slice(overtaken < 0 ? this.deltas.length : overtaken).forEach((delta, i) => {
+      if (i === 0 ? delta.prev > last : delta.prev !== last) problems.push(`delta ${i} starts after ${delta.prev}, the one before ended at ${last}`);
+      if (delta.last <= last) problems.push(`delta ${i} (${delta.prev}→${delta.last}) brings nothing after ${last}`);
+      last = delta.last;
+    });
+    return problems;
+  }
+
+  /** Open incidents as this screen shows them: id → status, version and client name. */
+  view(): Record<string, string> {
+    return Object.fromEntries([...this.state.incidents.values()].map((i) => [i.id, `${i.status} v${i.version} ${i.clientName ?? '-'}`]));
+  }
+}
+
+describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let push: TestPushService;
+  let a: TestServer;
+  let b: TestServer;
+  /** Server A's listening connection, found before B starts (the only one then). */
+  let listenerOfA: number | undefined;
+  let fireOnA: (alerts: TestAlert[]) => Promise<IncidentDto[]>;
+  let fireOnB: (alerts: TestAlert[]) => Promise<IncidentDto[]>;
+  let viewerOnA: Person;
+  let engineerOnB: Person;
+  const screens: Screen[] = [];
+  const sockets: ClientSocket[] = [];
+
+  /** The database as a third process sees it (not either server's connections). */
+  const rows = <T,>(query: ReturnType<typeof sql>) => a.context.database.rows<T>(query);
+  const newestChangeId = async () => Number((await rows<{ n: string | null }>(sql`select max(id)::text as n from changes`))[0].n ?? 0);
+  const openInDatabase = async () =>
+    Object.fromEntries(
+      (await rows<{ id: string; status: string; version: number; name: string | null }>(
+        sql`select i.id, i.status, i.version, c.name from incidents i left join clients c on c.slug = i.client where i.status <> 'resolved'`,
+      )).map((r) => [r.id, `${r.status} v${r.version} ${r.name ?? '-'}`]),
+    );
+  const cli = (args: string[], stdin?: string) => runCli([...args, '--json'], { DATABASE_URL: url }, { stdin });
+
+  async function screenOnA(mode: FeedMode): Promise<Screen> {
+    const screen = await Screen.open(a, viewerOnA.cookie, mode);
+    screens.push(screen);
+    return screen;
+  }
+
+  /** Waits until the screen has everything committed, then checks it got it in order, once, without resubscribing. */
+  async function expectInStep(screen: Screen): Promise<void> {
+    const newest = await newestChangeId();
+    await until(() => screen.state.lastChangeId >= newest, `the screen to reach change ${newest} (it has ${screen.state.lastChangeId})`);
+    expect(screen.chainProblems()).toEqual([]);
+    expect(screen.resyncs).toEqual([]);
+    expect(screen.view()).toEqual(await openInDatabase());
+  }
+
+  /** A socket of `who` on their server; the check gives why it ended, once it has been told and closed. */
+  async function socketEnding(who: Person): Promise<() => string | undefined> {
+    const socket = await who.socket();
+    sockets.push(socket);
+    let reason: string | undefined;
+    socket.on('session:ended', (info) => (reason = info.reason));
+    return () => (reason !== undefined && !socket.connected ? reason : undefined);
+  }
+
+  beforeAll(async () => {
+    ({ url, drop } = await DATABASES.find((d) => d.name === 'postgres')!.url());
+    push = await TestPushService.start();
+    const env = { WATCHFLOOR_PUSH_TEST_LOOPBACK: 'on', WATCHFLOOR_PUSH_TEST_CA: push.caFile, INGEST_RATE_LIMIT: '100000' };
+    a = await startTestServer(url, env);
+    listenerOfA = (await rows<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database() and query ilike 'listen%'`))[0]?.pid;
+    b = await startTestServer(url, env);
+    fireOnA = (await alertSource(a, 'prometheus-a')).fire;
+    fireOnB = (await alertSource(b, 'prometheus-b')).fire;
+    viewerOnA = await person(a, 'wall@example.com', 'viewer');
+    engineerOnB = await person(b, 'eve@example.com', 'engineer', null, 'Eve');
+  });
+  afterAll(async () => {
+    for (const screen of screens) screen.socket.disconnect();
+    for (const socket of sockets) socket.disconnect();
+    await b?.stop();
+    await a?.stop();
+    await push?.close();
+    await drop?.();
+  });
+
+  it('a screen on A sees what B ingests and what is done on B, live, in order, once', async () => {
+    const console = await screenOnA('console');
+    const wall = await screenOnA('screen');
+    const [incident] = await fireOnB([uniqueAlert('acme', { summary: 'BGP down (through B)' })]);
+    await until(() => console.state.incidents.has(incident.id), 'B’s incident on the screen on A');
+    expect((await engineerOnB.post(`/api/v1/incidents/${incident.id}/acknowledge`, {})).status).toBe(200);
+    await until(() => console.state.incidents.get(incident.id)?.status === 'acknowledged', 'the acknowledgement made on B');
+    // Both servers ingesting at once: A's own commits wait for B's before them, and nothing comes twice.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? fireOnA : fireOnB)(Array.from({ length: 5 }, () => uniqueAlert(i % 3 === 0 ? 'globex' : 'acme')))),
+    );
+    await expectInStep(console);
+    await expectInStep(wall);
+  });
+
+  it('pages once for an incident B committed, though A hears of it too', async () => {
+    const ana = await person(b, 'ana@example.com', 'engineer');
+    expect((await ana.call('PATCH', '/api/v1/session/me', { onShift: true })).status).toBe(200);
+    const device = push.subscribe();
+    expect((await ana.post('/api/v1/push/subscriptions', device.json)).status).toBe(201);
+    const console = await screenOnA('console');
+    const [incident] = await fireOnB([uniqueAlert('acme', { severity: 'critical' })]);
+    await until(() => console.state.incidents.has(incident.id), 'the incident on the screen on A');
+    await Promise.all([a.context.push.pager.idle(), b.context.push.pager.idle()]);
+    const pages = push.received.filter((p) => p.subscriptionId === device.id && JSON.parse(p.plaintext ?? '{}').incidentId === incident.id);
+    expect(pages).toHaveLength(1);
+  });
+
+  it('a screen on A sees what the CLI writes: a demo reset, a client renamed by a topology import', async () => {
+    const console = await screenOnA('console');
+    const wall = await screenOnA('screen');
+    expect((await cli(['demo', 'reset'])).code).toBe(0); // builds the demo estate (globex is one of its clients)
+    const demoIncidents = await fireOnB(Array.from({ length: 3 }, () => uniqueAlert('globex')));
+    await until(() => demoIncidents.every((i) => console.state.incidents.has(i.id)), 'the demo client’s incidents on the screen');
+    expect((await cli(['demo', 'reset'])).code).toBe(0);
+    await until(() => demoIncidents.every((i) => !console.state.incidents.has(i.id)), 'the reset to take them off the screen on A');
+
+    const files = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-processes-'));
+    try {
+      const file = (name: string) => {
+        const at = path.join(files, `${name}.json`);
+        fs.writeFileSync(at, JSON.stringify({ clients: [{ slug: 'contoso', name }] }));
+        return at;
+      };
+      expect((await cli(['topology', 'import', file('Contoso')])).code).toBe(0);
+      const [incident] = await fireOnB([uniqueAlert('contoso')]);
+      await until(() => console.state.incidents.get(incident.id)?.clientName === 'Contoso', 'the contoso incident');
+      const renamed = await cli(['topology', 'import', file('Contoso Pharma')]);
+      expect(renamed.code, renamed.stderr).toBe(0);
+      await until(() => console.state.incidents.get(incident.id)?.clientName === 'Contoso Pharma', 'the new name on the screen on A');
+    } finally {
+      fs.rmSync(files, { recursive: true, force: true });
+    }
+    await expectInStep(console);
+    await expectInStep(wall);
+  });
+
+  it('a user disabled with the CLI, and a session revoked on B, lose their sockets on A', async () => {
+    const miaEnded = await socketEnding(await person(a, 'mia@example.com', 'engineer'));
+    const disabled = await cli(['user', 'disable', '--email', 'mia@example.com']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(await until(miaEnded, 'Mia’s socket on A to end')).toBe('revoked');
+
+    // Two sessions of Leo's, each with a socket on A: changing the password with one on B ends the other.
+    const leo = await a.addUser('leo@example.com', 'engineer');
+    const [first, second] = [await a.signIn(leo.email, leo.password), await b.signIn(leo.email, leo.password)];
+    const leoOn = (server: TestServer, cookie: string) => new Person(server, cookie, leo.id, leo.email, 'engineer');
+    const firstEnded = await socketEnding(leoOn(a, first));
+    const secondEnded = await socketEnding(leoOn(a, second));
+    expect((await leoOn(b, second).post('/api/v1/session/password', { currentPassword: leo.password, newPassword: 'a much newer passphrase' })).status).toBe(204);
+    expect(await until(firstEnded, 'the revoked session’s socket on A to end')).toBe('revoked');
+    // Signing out on B ends that session's sockets on A too.
+    expect((await leoOn(b, second).call('DELETE', '/api/v1/session')).status).toBe(204);
+    expect(await until(secondEnded, 'the signed-out session’s socket on A to end')).toBe('signed_out');
+  });
+
+  it('A catches up with what was committed while its listening connection was down', async () => {
+    const listener = listenerOfA;
+    if (listener === undefined) expect.fail('server A has no listening connection');
+    const console = await screenOnA('console');
+    const [incident] = await fireOnB([uniqueAlert('initech')]);
+    await until(() => console.state.incidents.has(incident.id), 'the incident on the screen on A');
+    const zoe = await person(a, 'zoe@example.com', 'engineer');
+    const zoeEnded = await socketEnding(zoe);
+
+    // A third process (as the CLI is) with its connection open before A's goes down.
+    const third: Database = await openDatabase({ url, dataDir: os.tmpdir() });
+    const admin = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const name = new URL(url).pathname.slice(1);
+    try {
+      await third.rows(sql`select 1`);
+      // A's listening connection goes, and cannot come back until we say: what is notified meanwhile is lost to A.
+      await admin.unsafe(`alter database ${name} allow_connections false`);
+      await admin`select pg_terminate_backend(${listener}, 5000)`;
+      await third.rows(sql`update clients set name = 'Initech Finance Group' where slug = 'initech'`);
+      await recordRenameShown(third, new ChangeWriter(third, () => {}), { clients: ['initech'] });
+      await third.rows(sql`delete from sessions where user_id = ${zoe.id}::uuid`);
+      await announceRevocation(third, { userId: zoe.id, reason: 'revoked' });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // A keeps trying to listen again, refused
+    } finally {
+      await admin.unsafe(`alter database ${name} allow_connections true`);
+      await admin.end();
+      await third.close();
+    }
+    await until(() => console.state.incidents.get(incident.id)?.clientName === 'Initech Finance Group', 'the change made while A was not listening');
+    expect(await until(zoeEnded, 'the revoked session’s socket on A to end')).toBe('revoked');
+    await expectInStep(console);
+    // And it listens again: a change on B reaches it as before.
+    const [next] = await fireOnB([uniqueAlert('initech')]);
+    await until(() => console.state.incidents.has(next.id), 'a change after the reconnection');
+  });
+});
