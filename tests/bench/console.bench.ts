@@ -9,14 +9,17 @@
  *   steps after it (head received, snapshot received → applied: the whole queue in) are printed too;
  * - JS heap after load (after a forced GC) and the number of rows in the DOM;
  * - frame time and fps while 100 incident changes a second stream in (half of them new incidents,
- *   half resolutions), first with the list still, then while it is scrolled continuously.
+ *   half resolutions), first with the list still, then while it is scrolled continuously (see BENCH_SCROLL).
  *
  * Targets (issue #4): ≤ 500 ms to first render, ≥ 50 fps. Needs `npx vite build` first.
  * Options (env): BENCH_INCIDENTS (default 10000), BENCH_SECONDS (per phase, default 6), BENCH_RATE (changes/s, default 100),
  * BENCH_CPU_SLOWDOWN (default 1: the page's CPU slowed down by this factor, as Chromium's DevTools do, to see a slower machine),
  * BENCH_VISITS (default 1: first and returning visits each made this many times; the run with the median first render is printed),
  * BENCH_TRACE (a file: Chromium's performance trace of the first visit goes there, of the last returning visit to
- *   <file>.returning.json; both open in DevTools' Performance panel).
+ *   <file>.returning.json; both open in DevTools' Performance panel),
+ * BENCH_SCROLL (default "wheel": the scrolling phase scrolls as a person does, with mouse-wheel input through
+ *   Chromium's compositor; "script": the page sets scrollTop every frame, as the figures before 2026-12-07 were taken,
+ *   which spends the page's own frames on the forced layouts of that script).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,6 +37,7 @@ const rate = Number(process.env.BENCH_RATE ?? 100);
 const cpuSlowdown = Number(process.env.BENCH_CPU_SLOWDOWN ?? 1);
 const traceFile = process.env.BENCH_TRACE;
 const visits = Number(process.env.BENCH_VISITS ?? 1);
+const scrollDriver = process.env.BENCH_SCROLL === 'script' ? 'script' : 'wheel';
 
 /** When each step of opening the queue happened, in ms since navigation start. */
 interface Steps {
@@ -178,12 +182,13 @@ try {
 
   async function measure(scroll: boolean) {
     const sentBefore = changesSent;
-    await page.evaluate((scrolling) => {
+    const scripted = scroll && scrollDriver === 'script';
+    await page.evaluate((scripted) => {
       const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number; __scroller?: number };
       w.__frames = [];
       w.__longTasks = 0;
       w.__recording = true;
-      if (scrolling) {
+      if (scripted) {
         const viewport = document.querySelector<HTMLElement>('[data-testid="incident-list"] .viewport')!;
         const step = () => {
           if (!w.__recording) return;
@@ -192,9 +197,24 @@ try {
         };
         w.__scroller = requestAnimationFrame(step);
       }
-    }, scroll);
+    }, scripted);
     const started = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    if (scroll && !scripted) {
+      // As a person scrolls: mouse-wheel input that Chromium scrolls on its compositor and reports to the page,
+      // 3,420 px/s (57 px a frame), down the list and back up, until the phase is over.
+      const box = (await page.locator('[data-testid="incident-list"] .viewport').boundingBox())!;
+      for (let down = true; performance.now() - started < seconds * 1000; down = !down) {
+        const distance = Math.min(20_000, Math.max(1, ((seconds * 1000 - (performance.now() - started)) / 1000) * 3420));
+        await cdp.send('Input.synthesizeScrollGesture', {
+          x: box.x + box.width / 2,
+          y: box.y + box.height / 2,
+          yDistance: down ? -distance : distance,
+          speed: 3420,
+          gestureSourceType: 'mouse',
+          preventFling: true,
+        });
+      }
+    } else await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const elapsed = (performance.now() - started) / 1000;
     const { frames, longTasks, rendered, count } = await page.evaluate(() => {
       const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number };
