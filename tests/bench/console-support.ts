@@ -1,5 +1,5 @@
 /** What the console benchmarks share: the incidents they seed and how a page tells its first render. */
-import type { Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 
 const SEVERITIES = ['critical', 'high', 'warning', 'info'];
@@ -58,4 +58,105 @@ export async function firstRenderOf(page: Page, url: string, also: Promise<unkno
   await page.goto(url);
   await Promise.all([rendered, ...also]);
   return Math.round(await page.evaluate(() => (window as unknown as { __firstRender: number }).__firstRender));
+}
+
+/**
+ * Makes every page of `page` record, while `window.__recording` is set, the time between its animation frames
+ * (`__frames`) and how many long tasks it ran (`__longTasks`): what {@link measureFrames} reads.
+ */
+export async function recordFrames(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __frames: number[]; __recording?: boolean; __longTasks: number };
+    w.__frames = [];
+    w.__longTasks = 0;
+    new PerformanceObserver((entries) => {
+      if (w.__recording) w.__longTasks += entries.getEntries().length;
+    }).observe({ type: 'longtask', buffered: false });
+    let last = 0;
+    const tick = (t: number) => {
+      if (w.__recording && last) w.__frames.push(t - last);
+      last = t;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+
+/** How the queue is scrolled while frames are measured. */
+export type ScrollDriver = 'none' | 'wheel' | 'script';
+
+/**
+ * Records `page`'s frames for `seconds` (see {@link recordFrames}) while the queue is scrolled:
+ * - `wheel`: as a person scrolls, mouse-wheel input that Chromium scrolls on its compositor and reports to the
+ *   page, 3,420 px/s (57 px a frame), down the list and back up;
+ * - `script`: the page sets the list's scrollTop 57 px further every frame (the figures before 2026-12-07),
+ *   which forces a layout in each of the page's own frames;
+ * - `none`: the list stays still.
+ */
+export async function measureFrames(page: Page, cdp: CDPSession, seconds: number, driver: ScrollDriver): Promise<{ frames: number[]; longTasks: number }> {
+  await page.evaluate((scripted) => {
+    const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number };
+    w.__frames = [];
+    w.__longTasks = 0;
+    w.__recording = true;
+    if (!scripted) return;
+    const viewport = document.querySelector<HTMLElement>('[data-testid="incident-list"] .viewport')!;
+    const step = () => {
+      if (!w.__recording) return;
+      viewport.scrollTop = (viewport.scrollTop + 57) % (viewport.scrollHeight - viewport.clientHeight);
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }, driver === 'script');
+  const started = performance.now();
+  if (driver === 'wheel') {
+    const box = (await page.locator('[data-testid="incident-list"] .viewport').boundingBox())!;
+    for (let down = true; performance.now() - started < seconds * 1000; down = !down) {
+      const distance = Math.min(20_000, Math.max(1, ((seconds * 1000 - (performance.now() - started)) / 1000) * 3420));
+      await cdp.send('Input.synthesizeScrollGesture', {
+        x: box.x + box.width / 2,
+        y: box.y + box.height / 2,
+        yDistance: down ? -distance : distance,
+        speed: 3420,
+        gestureSourceType: 'mouse',
+        preventFling: true,
+      });
+    }
+  } else await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  return page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number };
+    w.__recording = false;
+    return { frames: w.__frames, longTasks: w.__longTasks };
+  });
+}
+
+/** Frames per second over recorded frame times. */
+export const framesPerSecond = (frames: readonly number[]): number => Number((frames.length / (frames.reduce((a, b) => a + b, 0) / 1000)).toFixed(1));
+
+/**
+ * Streams incident changes into a server over the webhook, `rate` a second (every 100 ms, half of them new
+ * incidents after the seeded ones, half resolutions of the oldest), until stopped.
+ */
+export function streamChanges(url: string, token: string, options: { rate: number; firstNew: number }): { sent: () => number; stop: () => Promise<void> } {
+  let next = options.firstNew;
+  let resolveFrom = 0;
+  let sent = 0;
+  let streaming = true;
+  const perTick = Math.max(1, Math.round(options.rate / 20));
+  const running = (async () => {
+    while (streaming) {
+      const started = performance.now();
+      const batch = [...Array.from({ length: perTick }, () => queueAlert(next++)), ...Array.from({ length: perTick }, () => queueAlert(resolveFrom++, 'resolved'))];
+      await postAlertmanager(url, token, batch);
+      sent += batch.length;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (performance.now() - started))));
+    }
+  })();
+  return {
+    sent: () => sent,
+    stop: async () => {
+      streaming = false;
+      await running;
+    },
+  };
 }

@@ -25,11 +25,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { Page } from 'playwright-core';
 import { assertAppBuilt, launchBrowser } from '../e2e/browser.ts';
 import { cli, percentile, startServer } from './bench-support.ts';
-import { firstRenderOf, markFirstRender, queueAlert, seedQueue } from './console-support.ts';
+import { type ScrollDriver, firstRenderOf, framesPerSecond, markFirstRender, measureFrames, recordFrames, seedQueue, streamChanges } from './console-support.ts';
 
 const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
@@ -37,7 +36,7 @@ const rate = Number(process.env.BENCH_RATE ?? 100);
 const cpuSlowdown = Number(process.env.BENCH_CPU_SLOWDOWN ?? 1);
 const traceFile = process.env.BENCH_TRACE;
 const visits = Number(process.env.BENCH_VISITS ?? 1);
-const scrollDriver = process.env.BENCH_SCROLL === 'script' ? 'script' : 'wheel';
+const scrollDriver: ScrollDriver = process.env.BENCH_SCROLL === 'script' ? 'script' : 'wheel';
 
 /** When each step of opening the queue happened, in ms since navigation start. */
 interface Steps {
@@ -86,25 +85,13 @@ try {
     const cdp = await context.newCDPSession(page);
     if (cpuSlowdown !== 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpuSlowdown });
     await markFirstRender(page, incidents);
-    // Tells when the whole snapshot is applied, and records frame times on demand.
+    // Tells when the whole snapshot is applied.
     await page.addInitScript((QUEUE_COMPLETE) => {
       new PerformanceObserver((entries) => {
         if (entries.getEntries().some((entry) => entry.name === 'wf:snapshot-applied')) console.debug(QUEUE_COMPLETE);
       }).observe({ type: 'mark' });
-      const w = window as unknown as { __frames?: number[]; __recording?: boolean; __longTasks?: number };
-      w.__frames = [];
-      w.__longTasks = 0;
-      new PerformanceObserver((entries) => {
-        if (w.__recording) w.__longTasks! += entries.getEntries().length;
-      }).observe({ type: 'longtask', buffered: false });
-      let last = 0;
-      const tick = (t: number) => {
-        if (w.__recording && last) w.__frames!.push(t - last);
-        last = t;
-        requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
     }, QUEUE_COMPLETE);
+    await recordFrames(page);
     return { context, page, cdp };
   }
 
@@ -162,72 +149,22 @@ try {
   const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number };
 
   // 100 changes/s: every 100 ms, rate/20 new incidents and rate/20 resolutions, over the webhook.
-  let next = incidents;
-  let resolveFrom = 0;
-  let streaming = true;
-  let changesSent = 0;
-  const stream = (async () => {
-    const perTick = Math.max(1, Math.round(rate / 20));
-    while (streaming) {
-      const started = performance.now();
-      const batch = [
-        ...Array.from({ length: perTick }, () => queueAlert(next++)),
-        ...Array.from({ length: perTick }, () => queueAlert(resolveFrom++, 'resolved')),
-      ];
-      await postAlertmanager(url, token, batch);
-      changesSent += batch.length;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (performance.now() - started))));
-    }
-  })();
+  const stream = streamChanges(url, token, { rate, firstNew: incidents });
 
   async function measure(scroll: boolean) {
-    const sentBefore = changesSent;
-    const scripted = scroll && scrollDriver === 'script';
-    await page.evaluate((scripted) => {
-      const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number; __scroller?: number };
-      w.__frames = [];
-      w.__longTasks = 0;
-      w.__recording = true;
-      if (scripted) {
-        const viewport = document.querySelector<HTMLElement>('[data-testid="incident-list"] .viewport')!;
-        const step = () => {
-          if (!w.__recording) return;
-          viewport.scrollTop = (viewport.scrollTop + 57) % (viewport.scrollHeight - viewport.clientHeight);
-          w.__scroller = requestAnimationFrame(step);
-        };
-        w.__scroller = requestAnimationFrame(step);
-      }
-    }, scripted);
+    const sentBefore = stream.sent();
     const started = performance.now();
-    if (scroll && !scripted) {
-      // As a person scrolls: mouse-wheel input that Chromium scrolls on its compositor and reports to the page,
-      // 3,420 px/s (57 px a frame), down the list and back up, until the phase is over.
-      const box = (await page.locator('[data-testid="incident-list"] .viewport').boundingBox())!;
-      for (let down = true; performance.now() - started < seconds * 1000; down = !down) {
-        const distance = Math.min(20_000, Math.max(1, ((seconds * 1000 - (performance.now() - started)) / 1000) * 3420));
-        await cdp.send('Input.synthesizeScrollGesture', {
-          x: box.x + box.width / 2,
-          y: box.y + box.height / 2,
-          yDistance: down ? -distance : distance,
-          speed: 3420,
-          gestureSourceType: 'mouse',
-          preventFling: true,
-        });
-      }
-    } else await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const { frames, longTasks } = await measureFrames(page, cdp, seconds, scroll ? scrollDriver : 'none');
     const elapsed = (performance.now() - started) / 1000;
-    const { frames, longTasks, rendered, count } = await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __recording: boolean; __longTasks: number };
-      w.__recording = false;
+    const { rendered, count } = await page.evaluate(() => {
       const list = document.querySelector('[data-testid="incident-list"]');
-      return { frames: w.__frames, longTasks: w.__longTasks, rendered: document.querySelectorAll('[data-testid="incident-row"]').length, count: Number(list?.getAttribute('data-count')) };
+      return { rendered: document.querySelectorAll('[data-testid="incident-row"]').length, count: Number(list?.getAttribute('data-count')) };
     });
     const sorted = [...frames].sort((a, b) => a - b);
-    const total = frames.reduce((a, b) => a + b, 0);
     return {
       phase: scroll ? 'streaming + scrolling' : 'streaming, list still',
-      changesPerSecond: Math.round((changesSent - sentBefore) / elapsed),
-      fps: Number((frames.length / (total / 1000)).toFixed(1)),
+      changesPerSecond: Math.round((stream.sent() - sentBefore) / elapsed),
+      fps: framesPerSecond(frames),
       frameMsP50: Number(percentile(sorted, 50).toFixed(1)),
       frameMsP95: Number(percentile(sorted, 95).toFixed(1)),
       frameMsMax: Number((sorted.at(-1) ?? 0).toFixed(1)),
@@ -241,8 +178,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 1000)); // let the stream settle in
   const still = await measure(false);
   const scrolling = await measure(true);
-  streaming = false;
-  await stream;
+  await stream.stop();
   const heapAfter = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
 
   const result = {
