@@ -4,14 +4,15 @@ import { CHANGES_CHANNEL } from '../engine/change-writer.ts';
 import type { ChangeFollower } from './change-follower.ts';
 import { REVOCATIONS_CHANNEL, type SocketRevocations } from './socket-revocations.ts';
 
-/** How often a process makes up for notices it may have lost: catching up with the changes, sweeping ended sessions. */
+/** How often a process makes up for notices it may have lost: catching up with the changes, sweeping ended sessions and walls' screens. */
 const SAFETY_NET_MS = 5000;
 
 /**
  * On Postgres, other processes write the same database (servers behind a load balancer, the CLI): this
  * process hears their commits and revocations on one listening connection. Notices sent while that
  * connection was down are lost, so whenever it listens again, and every few seconds besides, the follower
- * catches up from the `changes` table and the revocations sweep the sessions this process's sockets hold.
+ * catches up from the `changes` table and the revocations sweep the sessions and walls this process's sockets
+ * hold (which also tells a wall's screens of a layout change they missed).
  * @returns stop: no more listening, catching up or sweeping.
  */
 export async function hearOtherProcesses(options: {
@@ -22,7 +23,7 @@ export async function hearOtherProcesses(options: {
 }): Promise<{ stop(): Promise<void> }> {
   const { database: { listen }, follower, revocations, log } = options;
   if (!listen) throw new Error('embedded PGlite has no other processes to hear');
-  const sweep = () => void revocations.sweep().catch((err: unknown) => log.warn({ err }, 'sweeping ended sessions failed'));
+  const sweep = () => void revocations.sweep().catch((err: unknown) => log.warn({ err }, 'sweeping ended sessions and walls failed'));
   const listening = await Promise.all([
     listen(CHANGES_CHANNEL, (payload) => follower.heard(payload), () => follower.catchUp()),
     listen(REVOCATIONS_CHANNEL, (payload) => revocations.heard(payload), sweep),
