@@ -26,7 +26,6 @@ import {
   wallForToken,
 } from './wall-store.ts';
 import { wallScope } from './wall-auth.ts';
-import { showWallChange } from './wall-sockets.ts';
 
 const idParams = z.object({ id: z.string().uuid('must be a wall id') });
 const openQuery = z.object({ token: z.string().min(1).max(200).optional() });
@@ -42,7 +41,7 @@ export type WallAudit = (request: FastifyRequest, action: string, wall: WallDto,
  * (`GET /wall/<id>?token=…` → HttpOnly cookie → 303 to `/wall/<id>`), and reads what its panels need.
  */
 export function wallRoutes(app: FastifyInstance, context: AppContext, audit: WallAudit = async () => {}): void {
-  const { database, realtime, revocations } = context;
+  const { database, revocations, news } = context;
   const db = database.db;
   const lead = { config: { role: 'lead' as const } };
   const params = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
@@ -64,10 +63,10 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
     const before = toWallDto(await getWallRow(db, id));
     const wall = await updateWall(db, id, parseOrThrow(updateWallRequest, request.body));
     await audit(request, 'wall.update', wall, { before: { name: before.name, clients: before.clients, pages: before.pages.length }, after: { name: wall.name, clients: wall.clients, pages: wall.pages.length } });
-    // Its screens load the new layout; other clients need sockets scoped anew, on every server process, so
+    // Its screens, on every server process, load the new layout; other clients need sockets scoped anew, so
     // those screens reconnect instead (and load the layout as they do).
     if (JSON.stringify(before.clients) !== JSON.stringify(wall.clients)) await revocations.end({ wallId: id, rescope: true, version: wall.version });
-    else showWallChange(realtime.io, id, wall.version);
+    else await news.tell({ kind: 'wall:changed', wallId: id, version: wall.version });
     return wall;
   });
 

@@ -2,7 +2,7 @@
  * Several processes on one Postgres: two servers (as behind a load balancer) and the CLI. A screen on one
  * server hears every commit, whoever made it, in order; a session ended anywhere closes its sockets everywhere;
  * a wall's token revoked or rotated, the wall deleted or narrowed anywhere ends or re-scopes its screens
- * everywhere.
+ * everywhere, and its layout and topology news reach them wherever they are connected.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
@@ -91,7 +91,7 @@ async function openWallLink(server: TestServer, wallId: string, token: string): 
 /** A wall screen: its socket (named by the wall, proved by the device cookie), subscribed as the wall app subscribes. */
 class WallScreen {
   readonly socket: ClientSocket;
-  /** What the wall was told besides incidents, in order: `wall:disconnected revoked`, `wall:changed 3`… */
+  /** What the wall was told besides incidents, in order: `wall:disconnected revoked`, `wall:changed 3`, `topology:changed acme`… */
   readonly told: string[] = [];
   /** Clients of every incident it received (snapshot and deltas). */
   readonly clientsSeen = new Set<string>();
@@ -102,6 +102,8 @@ class WallScreen {
     this.socket = socket;
     socket.on('wall:disconnected', ({ reason }) => this.told.push(`wall:disconnected ${reason}`));
     socket.on('wall:changed', ({ version }) => this.told.push(`wall:changed ${version}`));
+    socket.on('topology:changed', ({ clients }) => this.told.push(`topology:changed ${clients.join(',')}`));
+    socket.on('topology:utilisation', ({ links }) => this.told.push(`topology:utilisation ${links.map((l) => l.utilisation).join(',')}`));
     socket.on('incidents:snapshot', (frame) => {
       this.snapshot = decodeSnapshot(frame);
       for (const incident of this.snapshot.incidents) if (incident.client) this.clientsSeen.add(incident.client);
@@ -377,6 +379,46 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     const [, umbrella] = await fireOnB([uniqueAlert('hooli'), uniqueAlert('umbrella')]);
     await until(() => after.clientsSeen.has('umbrella'), `umbrella’s incident ${umbrella.id} on the wall on A`);
     expect([...after.clientsSeen]).toEqual(['umbrella']);
+  });
+
+  it('a wall’s layout edited on B, and topology news from B and the CLI, reach its screen on A', async () => {
+    const wall = await wallOnB(null);
+    const screen = await wallScreenOnA(wall);
+    const started = Date.now();
+    const edited = await leadOnB.call<{ version: number }>('PATCH', `/api/v1/walls/${wall.wall.id}`, { name: 'Renamed on B', pixelShift: false });
+    expect(edited.status).toBe(200);
+    await until(() => screen.told.includes(`wall:changed ${edited.body.version}`), 'wall:changed on A');
+    // Promptly: the notice does it (the 5 s sweep would too, late).
+    expect(Date.now() - started).toBeLessThan(1500);
+
+    const imported = await leadOnB.post('/api/v1/topology/import', {
+      nodes: [{ client: 'hooli', name: 'hooli-core' }, { client: 'hooli', name: 'hooli-edge' }],
+      links: [{ client: 'hooli', from: 'hooli-core', to: 'hooli-edge' }],
+    });
+    expect(imported.status).toBe(200);
+    await until(() => screen.told.includes('topology:changed hooli'), 'topology:changed on A');
+    const { token } = await alertSource(b, 'metrics-b');
+    const utilisation = await fetch(`${b.url}/api/v1/topology/link-utilisation`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ samples: [{ client: 'hooli', from: 'hooli-core', to: 'hooli-edge', utilisation: 0.93 }] }),
+    });
+    expect(utilisation.status).toBe(200);
+    await until(() => screen.told.includes('topology:utilisation 0.93'), 'the utilisation on A');
+
+    const files = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-walls-'));
+    try {
+      const file = path.join(files, 'umbrella.json');
+      fs.writeFileSync(file, JSON.stringify({ nodes: [{ client: 'umbrella', name: 'umbrella-fw' }] }));
+      const result = await cli(['topology', 'import', file]);
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      fs.rmSync(files, { recursive: true, force: true });
+    }
+    await until(() => screen.told.includes('topology:changed umbrella'), 'topology:changed for the CLI’s import on A');
+    // Each once: A does not show its own news twice, nor B's.
+    expect(screen.told.filter((t) => t.startsWith('wall:changed'))).toEqual([`wall:changed ${edited.body.version}`]);
+    expect(screen.told.filter((t) => t === 'topology:utilisation 0.93')).toHaveLength(1);
   });
 
   it('a wall changed by a process whose notice was lost: the periodic check ends, re-scopes or tells its screens on A', async () => {
