@@ -42,8 +42,8 @@ function slices<T>(list: readonly T[], size: number): T[][] {
   return parts;
 }
 
-/** Notices no larger than Postgres takes: a long list split into several. */
-function noticesToSend(notice: ScreenNotice): ScreenNotice[] {
+/** Notices no larger than Postgres takes (under 8000 bytes each, with their envelope): a long list split into several. */
+export function noticesToSend(notice: ScreenNotice): ScreenNotice[] {
   if (notice.kind === 'topology:utilisation') return slices(notice.links, LINKS_PER_NOTICE).map((links) => ({ kind: notice.kind, links }));
   if (notice.kind === 'topology:changed') return slices([...new Set(notice.clients)], CLIENTS_PER_NOTICE).map((clients) => ({ kind: notice.kind, clients }));
   return [notice];
