@@ -11,6 +11,7 @@ import { prepareCommand, runPrepared, USAGE, type CommandResult } from './cli/co
 import { sendToAdminSocket } from './cli/admin-socket.ts';
 import { topologyImportInput } from './topology/topology-cli.ts';
 import { announceRevocation } from './realtime/socket-revocations.ts';
+import { announceScreenNews } from './realtime/screen-news.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -37,8 +38,12 @@ async function execute(argv: string[]): Promise<CommandResult> {
     // A fresh folder or database has no tables yet: every command but `db …` needs the schema the
     // server would have created on its first start (on Postgres the migrator takes an advisory lock).
     if (argv[0] !== 'db') await database.migrate();
-    // Servers on the same Postgres end the sockets of the sessions a command ended (no-op on PGlite: no server runs).
-    return await runPrepared(argv, prepared, database, { userRevoked: (userId) => announceRevocation(database, { userId, reason: 'revoked' }) });
+    // Servers on the same Postgres end the sockets of the sessions a command ended, and redraw the maps of the
+    // clients it changed (no-ops on PGlite: no server runs).
+    return await runPrepared(argv, prepared, database, {
+      userRevoked: (userId) => announceRevocation(database, { userId, reason: 'revoked' }),
+      topologyChanged: (clients) => announceScreenNews(database, 'cli', { kind: 'topology:changed', clients }),
+    });
   } finally {
     await database.close();
   }

@@ -26,6 +26,7 @@ import { IncidentFeed } from './realtime/incident-feed.ts';
 import { OpenIncidents } from './realtime/open-incidents.ts';
 import { ChangeFollower } from './realtime/change-follower.ts';
 import { SocketRevocations } from './realtime/socket-revocations.ts';
+import { ScreenNews } from './realtime/screen-news.ts';
 import { hearOtherProcesses } from './realtime/hear-other-processes.ts';
 import type { IncidentChange } from './realtime/coalesce.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
@@ -78,6 +79,9 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
     const push = await PushService.start(database, secrets, config.push, app.log);
     const revocations = new SocketRevocations({ io: realtime.io, database, log: app.log });
+    // One id for this process: its writer signs its change notices with it, its screen news too.
+    const processId = randomUUID();
+    const news = new ScreenNews({ io: realtime.io, database, log: app.log, processId });
     // Committed changes, in change-id order: the copy in memory first (snapshots, REST and bulk commands
     // read it), then the screens.
     const publish = (changes: IncidentChange[]) => {
@@ -85,9 +89,8 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       feed.publish(changes);
     };
     // On Postgres other processes commit too: every commit, whoever made it, is published through the follower.
-    const writerId = randomUUID();
     const follower = database.listen
-      ? new ChangeFollower({ after: await newestChangeId(database), read: (after, before, limit) => readChangesAfter(database, after, before, limit), publish, ownWriterId: writerId, log: app.log })
+      ? new ChangeFollower({ after: await newestChangeId(database), read: (after, before, limit) => readChangesAfter(database, after, before, limit), publish, ownWriterId: processId, log: app.log })
       : null;
     // The phones are paged for this process's commits only: the process that commits a change pages for it.
     const writer = new ChangeWriter(
@@ -97,11 +100,11 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         else publish(changes);
         push.committed(changes);
       },
-      writerId,
+      processId,
     );
-    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, log: app.log }) : null;
+    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, news, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
-    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, commands, openIncidents, push };
+    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, news, commands, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);

@@ -9,7 +9,7 @@ import { ChangeWriter } from '../engine/change-writer.ts';
 import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
 import { BY_CLI, recordAudit } from '../audit/audit-log.ts';
-import { parseImportArgs, prepareTopologyImport, type TopologyImported } from '../topology/topology-cli.ts';
+import { parseImportArgs, prepareTopologyImport, type TopologyChanged, type TopologyImported } from '../topology/topology-cli.ts';
 
 export interface CommandResult {
   code: number;
@@ -75,6 +75,8 @@ export interface CommandHooks {
   userRevoked?: (userId: string) => Promise<void>;
   /** A topology was imported: lay out the new nodes and tell the screens. */
   topologyImported?: TopologyImported;
+  /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
+  topologyChanged?: TopologyChanged;
 }
 
 /** A command whose arguments are valid; it still needs a database to run. */
@@ -197,7 +199,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         if ('usage' in args) throw new UsageError(args.usage);
         const apply = prepareTopologyImport(args, stdin);
         return async (database, hooks) => {
-          const { summary, text } = await apply(database, hooks.topologyImported);
+          const { summary, text } = await apply(database, hooks);
           return ok(summary, text, args.json);
         };
       }

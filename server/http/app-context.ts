@@ -9,6 +9,7 @@ import type { PushService } from '../push/push-service.ts';
 import type { OpenIncidents } from '../realtime/open-incidents.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
 import type { SocketRevocations } from '../realtime/socket-revocations.ts';
+import type { ScreenNews } from '../realtime/screen-news.ts';
 
 /** What every route module receives from the composition root. */
 export interface AppContext {
@@ -18,8 +19,10 @@ export interface AppContext {
   secrets: SecretBox;
   metrics: Metrics;
   realtime: RealtimeServer;
-  /** Ends the sockets of ended sessions, in every server process on the database. */
+  /** Ends the sockets of ended sessions and of walls' revoked screens, in every server process on the database. */
   revocations: SocketRevocations;
+  /** Screen news besides incidents (wall layout, topology, uptime), in every server process on the database. */
+  news: ScreenNews;
   /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */
   commands: IncidentCommands;
   /** Every open incident, kept current in memory: snapshots and the queue's reads come from here. */

@@ -5,20 +5,34 @@ import type { Database } from '../db/database.ts';
 import { anyText } from '../db/sql-values.ts';
 import { rooms, type ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { WatchfloorIo } from './socket-server.ts';
+import { checkWallScreens, endWallScreens, rescopeWallScreens, wallScreensHere, type WallEndReason } from '../walls/wall-sockets.ts';
+import { wallStandings } from '../walls/wall-store.ts';
 
 /** Why a session's sockets end, as `session:ended` tells them. */
 export type SessionEndReason = Parameters<ServerToClientEvents['session:ended']>[0]['reason'];
 
-/** Whose sockets to end: one session's, or those of every session of one user. */
-export type Revocation = { sessionTokenHash: string; reason: SessionEndReason } | { userId: string; reason: SessionEndReason };
+/**
+ * Whose sockets to end: one session's, those of every session of one user, or a wall's screens opened before
+ * the wall reached `version` (its token revoked or rotated, the wall deleted: for good; its clients changed:
+ * they reconnect, to be scoped anew).
+ */
+export type Revocation =
+  | { sessionTokenHash: string; reason: SessionEndReason }
+  | { userId: string; reason: SessionEndReason }
+  | { wallId: string; reason: WallEndReason; version: number }
+  | { wallId: string; rescope: true; version: number };
 
 /** The channel on which a process that ended sessions tells the others to end their sockets. */
 export const REVOCATIONS_CHANNEL = 'watchfloor_revocations';
 
 const reason = z.enum(['signed_out', 'revoked', 'expired']);
+const wallId = z.string().uuid();
+const version = z.number().int().nonnegative();
 const revocationNotice = z.union([
-  z.object({ sessionTokenHash: z.string().min(1).max(200), reason }),
-  z.object({ userId: z.string().min(1).max(200), reason }),
+  z.strictObject({ sessionTokenHash: z.string().min(1).max(200), reason }),
+  z.strictObject({ userId: z.string().min(1).max(200), reason }),
+  z.strictObject({ wallId, reason: z.enum(['revoked', 'rotated', 'deleted']), version }),
+  z.strictObject({ wallId, rescope: z.literal(true), version }),
 ]);
 
 /**
@@ -31,10 +45,11 @@ export async function announceRevocation(database: Database, revocation: Revocat
 }
 
 /**
- * Ends the sockets of sessions that ended (signed out, revoked, user disabled, password reset): in this
- * process at once, and in every other server process on the database through {@link REVOCATIONS_CHANNEL}.
- * A socket's session is checked only at its handshake, so without this a socket held by another process
- * would keep receiving incidents.
+ * Ends the sockets of sessions that ended (signed out, revoked, user disabled, password reset), and the
+ * screens of walls whose device token was revoked or rotated, or which were deleted or given other clients:
+ * in this process at once, and in every other server process on the database through
+ * {@link REVOCATIONS_CHANNEL}. A socket's session or wall token is checked only at its handshake, so without
+ * this a socket held by another process would keep receiving incidents.
  */
 export class SocketRevocations {
   readonly #io: WatchfloorIo;
@@ -73,9 +88,14 @@ export class SocketRevocations {
 
   /**
    * Ends the sockets here whose session no longer holds in the database (deleted, expired, its user
-   * disabled): what a notice lost while the listening connection was down would have ended.
+   * disabled), and checks the wall screens here against their walls: what a notice lost while the listening
+   * connection was down would have done.
    */
   async sweep(): Promise<void> {
+    await Promise.all([this.#sweepSessions(), this.#sweepWallScreens()]);
+  }
+
+  async #sweepSessions(): Promise<void> {
     const held = new Set<string>();
     for (const socket of this.#io.of('/').sockets.values()) if (socket.data.wallId === undefined) held.add(socket.data.sessionTokenHash);
     if (held.size === 0) return;
@@ -90,7 +110,20 @@ export class SocketRevocations {
     }
   }
 
+  async #sweepWallScreens(): Promise<void> {
+    // The screens first, then their walls: each screen is judged by a read newer than its handshake.
+    const screens = wallScreensHere(this.#io);
+    if (screens.length === 0) return;
+    const walls = [...new Set(screens.map((socket) => socket.data.wallId!))];
+    checkWallScreens(screens, await wallStandings(this.#database.db, walls));
+  }
+
   #endHere(revocation: Revocation): void {
+    if ('wallId' in revocation) {
+      if ('rescope' in revocation) rescopeWallScreens(this.#io, revocation.wallId, revocation.version);
+      else endWallScreens(this.#io, revocation.wallId, revocation.reason, revocation.version);
+      return;
+    }
     const room = 'userId' in revocation ? rooms.user(revocation.userId) : rooms.session(revocation.sessionTokenHash);
     this.#io.to(room).emit('session:ended', { reason: revocation.reason });
     this.#io.in(room).disconnectSockets(true);

@@ -57,8 +57,14 @@ export async function topologyImportInput(argv: string[], readStdin: () => Promi
 /** What a running server does after an import: lay out and tell the screens (`clients` touched, `renamed` among them). */
 export type TopologyImported = (clients: string[], renamed: string[]) => Promise<void>;
 
+/** The CLI alone on Postgres: tells the servers' screens that these clients' topology changed. */
+export type TopologyChanged = (clients: string[]) => Promise<void>;
+
 /** Checks the file (throws with every problem's line) and returns the step that applies it. */
-export function prepareTopologyImport(args: ImportArgs, content: string | null): (database: Database, topologyImported?: TopologyImported) => Promise<{ summary: ImportSummary; text: string }> {
+export function prepareTopologyImport(
+  args: ImportArgs,
+  content: string | null,
+): (database: Database, after: { topologyImported?: TopologyImported; topologyChanged?: TopologyChanged }) => Promise<{ summary: ImportSummary; text: string }> {
   let text = content;
   if (text === null) {
     if (args.file === '-') throw new DomainError('validation_failed', 'nothing on stdin');
@@ -70,14 +76,16 @@ export function prepareTopologyImport(args: ImportArgs, content: string | null):
   }
   const parsed = parseTopologyFile(text, args.format);
   if ('problems' in parsed) throw new DomainError('validation_failed', `${args.file}: not imported (nothing was changed):\n${formatProblems(parsed.problems)}`);
-  return async (database, topologyImported) => {
+  return async (database, { topologyImported, topologyChanged }) => {
     const result = await applyTopology(database, parsed);
     // A running server lays out the new nodes and tells its screens. Alone, the CLI lays them out itself and
-    // records the renamed clients' open incidents anew: servers on the same Postgres hear of those changes.
+    // records the renamed clients' open incidents anew: servers on the same Postgres hear of those changes, and
+    // are told to redraw the clients' maps.
     if (topologyImported) await topologyImported(result.clients, result.renamedClients);
     else {
-      await layoutStoredTopology(database);
+      const laidOut = await layoutStoredTopology(database);
       if (result.renamedClients.length > 0) await recordRenameShown(database, new ChangeWriter(database, () => {}), { clients: result.renamedClients });
+      await topologyChanged?.([...new Set([...result.clients, ...laidOut.clients])]);
     }
     const s = result.summary;
     const text = [

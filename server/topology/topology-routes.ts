@@ -54,7 +54,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
     const result = await applyTopology(database, { document, lineOf: noLines });
     await renamed(result);
     void topology.layout();
-    topology.changed(result.clients);
+    await topology.changed(result.clients);
     return result.summary;
   });
 
@@ -68,7 +68,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   app.post('/api/v1/topology/sites', lead, async (request, reply) => {
     const site = parseOrThrow(createSiteRequest, request.body);
     const result = await applyTopology(database, { document: { sites: [site] }, lineOf: noLines });
-    topology.changed(result.clients);
+    await topology.changed(result.clients);
     const [row] = await db
       .select({ id: sites.id })
       .from(sites)
@@ -82,7 +82,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
       sql`delete from sites s using clients c where s.id = ${id(request)} and c.id = s.client_id returning c.slug`,
     );
     if (rows.length === 0) throw new DomainError('not_found', 'no such site');
-    topology.changed([rows[0].slug]);
+    await topology.changed([rows[0].slug]);
     return reply.status(204).send();
   });
 
@@ -95,7 +95,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
       .from(nodes)
       .innerJoin(clientsTable, eq(clientsTable.id, nodes.clientId))
       .where(and(eq(clientsTable.slug, node.client), eq(nodes.name, node.name)));
-    topology.changed(result.clients);
+    await topology.changed(result.clients);
     return reply.status(result.summary.nodes.created ? 201 : 200).send({ id: row.id, ...result.summary.nodes });
   });
 
@@ -135,7 +135,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
       }
       throw error;
     }
-    topology.changed([current.client]);
+    await topology.changed([current.client]);
     const topo = await loadTopology(database, [current.client]);
     return topo.nodes.find((n) => n.id === nodeId);
   });
@@ -143,21 +143,21 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   app.delete('/api/v1/topology/nodes/:id', lead, async (request, reply) => {
     const rows = await database.rows<{ slug: string }>(sql`delete from nodes n using clients c where n.id = ${id(request)} and c.id = n.client_id returning c.slug`);
     if (rows.length === 0) throw new DomainError('not_found', 'no such node');
-    topology.changed([rows[0].slug]);
+    await topology.changed([rows[0].slug]);
     return reply.status(204).send();
   });
 
   app.post('/api/v1/topology/links', lead, async (request, reply) => {
     const link = parseOrThrow(createLinkRequest, request.body);
     const result = await applyTopology(database, { document: { links: [link] }, lineOf: noLines });
-    topology.changed(result.clients);
+    await topology.changed(result.clients);
     return reply.status(result.summary.links.created ? 201 : 200).send(result.summary.links);
   });
 
   app.delete('/api/v1/topology/links/:id', lead, async (request, reply) => {
     const rows = await database.rows<{ slug: string }>(sql`delete from links l using clients c where l.id = ${id(request)} and c.id = l.client_id returning c.slug`);
     if (rows.length === 0) throw new DomainError('not_found', 'no such link');
-    topology.changed([rows[0].slug]);
+    await topology.changed([rows[0].slug]);
     return reply.status(204).send();
   });
 
@@ -166,7 +166,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
     const input = parseOrThrow(savePositionsRequest, request.body);
     const session = sessionOf(request);
     const changed = await savePositions(database, input.positions, { pin: input.pin ?? true, by: session.user.id, clients: session.user.clients });
-    topology.changed(changed);
+    await topology.changed(changed);
     return { saved: input.positions.length };
   });
 
@@ -174,7 +174,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   app.post('/api/v1/topology/positions/unpin', { config: { role: 'engineer' } }, async (request) => {
     const input = parseOrThrow(unpinRequest, request.body);
     const changed = await unpinNodes(database, input.ids, sessionOf(request).user.clients);
-    topology.changed(changed);
+    await topology.changed(changed);
     return { unpinned: changed.length > 0 };
   });
 
@@ -195,7 +195,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
     const scope = source.client === null ? null : [source.client];
     const input = parseOrThrow(linkUtilisationRequest, request.body);
     const result = await recordLinkUtilisation(database, input, scope);
-    topology.utilisation(result.links);
+    await topology.utilisation(result.links);
     return { accepted: result.links.length };
   });
 }

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
 import type { RealtimeServer, WatchfloorSocket } from '../realtime/socket-server.ts';
+import type { ScreenNews } from '../realtime/screen-news.ts';
 import { rooms } from '../../src/lib/protocol/events.ts';
 import { layoutTopology, type LayoutLink, type LayoutNode, type LayoutOptions, type Point } from '../../src/lib/wall/topology-layout.ts';
 import { storeLayout } from './topology-store.ts';
@@ -57,15 +58,15 @@ export async function layoutStoredTopology(database: Database, options: LayoutOp
  */
 export class TopologyService {
   readonly #database: Database;
-  readonly #realtime: RealtimeServer;
+  readonly #news: ScreenNews;
   readonly #log: FastifyBaseLogger;
   #layoutTail: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { database: Database; realtime: RealtimeServer; log: FastifyBaseLogger }) {
+  constructor(options: { database: Database; realtime: RealtimeServer; news: ScreenNews; log: FastifyBaseLogger }) {
     this.#database = options.database;
-    this.#realtime = options.realtime;
+    this.#news = options.news;
     this.#log = options.log;
-    this.#realtime.io.on('connection', (socket) => this.#attach(socket));
+    options.realtime.io.on('connection', (socket) => this.#attach(socket));
   }
 
   #attach(socket: WatchfloorSocket): void {
@@ -73,26 +74,19 @@ export class TopologyService {
     void socket.join(clients === null ? [rooms.topology(null)] : clients.map((c) => rooms.topology(c)));
   }
 
-  /** The rooms that must hear about these clients: theirs, and the room for every client. */
-  #roomsFor(clients: readonly string[]): string[] {
-    return [rooms.topology(null), ...clients.map((c) => rooms.topology(c))];
-  }
-
-  /** Tells screens that the structure or positions of these clients changed: they load the topology again. */
-  changed(clients: readonly string[]): void {
+  /**
+   * Tells screens, on every server process, that the structure or positions of these clients changed: they
+   * load the topology again.
+   */
+  async changed(clients: readonly string[]): Promise<void> {
     if (clients.length === 0) return;
-    for (const client of new Set(clients)) this.#realtime.io.to(this.#roomsFor([client])).emit('topology:changed', { clients: [client] });
+    await this.#news.tell({ kind: 'topology:changed', clients: [...new Set(clients)] });
   }
 
-  /** New utilisation values, to the screens of each link's client. */
-  utilisation(links: { id: string; utilisation: number; client: string }[]): void {
-    const byClient = new Map<string, { id: string; utilisation: number }[]>();
-    for (const l of links) {
-      const list = byClient.get(l.client) ?? [];
-      list.push({ id: l.id, utilisation: l.utilisation });
-      byClient.set(l.client, list);
-    }
-    for (const [client, list] of byClient) this.#realtime.io.to(this.#roomsFor([client])).emit('topology:utilisation', { links: list });
+  /** New utilisation values, to the screens of each link's client on every server process. */
+  async utilisation(links: { id: string; utilisation: number; client: string }[]): Promise<void> {
+    if (links.length === 0) return;
+    await this.#news.tell({ kind: 'topology:utilisation', links });
   }
 
   /**
@@ -104,7 +98,7 @@ export class TopologyService {
       const started = Date.now();
       const { moved, clients } = await layoutStoredTopology(this.#database, options);
       if (moved > 0) this.#log.info({ moved, ms: Date.now() - started }, 'topology laid out');
-      this.changed(clients);
+      await this.changed(clients);
       return moved;
     };
     const next = this.#layoutTail.then(run, run);

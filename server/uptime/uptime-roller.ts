@@ -28,12 +28,12 @@ interface PeriodExtent {
 export class UptimeRoller {
   readonly #database: Database;
   readonly #log: FastifyBaseLogger | null;
-  readonly #onRolled: () => void;
+  readonly #onRolled: () => Promise<void> | void;
   #timer: ReturnType<typeof setInterval> | null = null;
   #running: Promise<unknown> = Promise.resolve();
   #stopping = false;
 
-  constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => void }) {
+  constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => Promise<void> | void }) {
     this.#database = options.database;
     this.#log = options.log ?? null;
     this.#onRolled = options.onRolled ?? (() => {});
@@ -78,7 +78,7 @@ export class UptimeRoller {
       written += pass.written;
       if (pass.caughtUp || this.#stopping) break;
     }
-    if (written > 0) this.#onRolled();
+    if (written > 0) await this.#onRolled();
     return written;
   }
 

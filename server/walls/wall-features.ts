@@ -44,13 +44,10 @@ function wallAudit(context: AppContext): WallAudit {
 }
 
 export function installWallFeatures(app: FastifyInstance, context: AppContext): WallFeatures {
-  const { database, realtime } = context;
-  const topology = new TopologyService({ database, realtime, log: app.log });
-  const uptime = new UptimeRoller({
-    database,
-    log: app.log,
-    onRolled: () => realtime.io.emit('uptime:rolled', { at: new Date().toISOString() }),
-  });
+  const { database, realtime, news } = context;
+  const topology = new TopologyService({ database, realtime, news, log: app.log });
+  // Heatmaps on every process reload: the roller that wrote the roll-ups may run in another process than theirs.
+  const uptime = new UptimeRoller({ database, log: app.log, onRolled: () => news.tell({ kind: 'uptime:rolled' }) });
   wallRoutes(app, context, wallAudit(context));
   topologyRoutes(app, context, topology);
   uptimeRoutes(app, context);
@@ -73,7 +70,7 @@ export function installWallFeatures(app: FastifyInstance, context: AppContext): 
     },
     async topologyImported(clients) {
       await topology.layout();
-      topology.changed(clients);
+      await topology.changed(clients);
     },
     async stop() {
       if (demoLoad) clearInterval(demoLoad);
@@ -102,7 +99,7 @@ function startDemoLinkLoad(context: AppContext, topology: TopologyService): Retu
       return { link: l.id, utilisation: Math.round(u * 1000) / 1000 };
     });
     const result = await recordLinkUtilisation(database, { samples }, null);
-    topology.utilisation(result.links);
+    await topology.utilisation(result.links);
   };
   const timer = setInterval(() => void tick().catch(() => undefined), 15_000);
   timer.unref();

@@ -26,8 +26,6 @@ import {
   wallForToken,
 } from './wall-store.ts';
 import { wallScope } from './wall-auth.ts';
-import { disconnectWallScreens } from './wall-sockets.ts';
-import { rooms } from '../../src/lib/protocol/events.ts';
 
 const idParams = z.object({ id: z.string().uuid('must be a wall id') });
 const openQuery = z.object({ token: z.string().min(1).max(200).optional() });
@@ -43,7 +41,7 @@ export type WallAudit = (request: FastifyRequest, action: string, wall: WallDto,
  * (`GET /wall/<id>?token=…` → HttpOnly cookie → 303 to `/wall/<id>`), and reads what its panels need.
  */
 export function wallRoutes(app: FastifyInstance, context: AppContext, audit: WallAudit = async () => {}): void {
-  const { database, realtime } = context;
+  const { database, revocations, news } = context;
   const db = database.db;
   const lead = { config: { role: 'lead' as const } };
   const params = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
@@ -65,31 +63,33 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
     const before = toWallDto(await getWallRow(db, id));
     const wall = await updateWall(db, id, parseOrThrow(updateWallRequest, request.body));
     await audit(request, 'wall.update', wall, { before: { name: before.name, clients: before.clients, pages: before.pages.length }, after: { name: wall.name, clients: wall.clients, pages: wall.pages.length } });
-    // Its screens load the new layout; a narrower client list also narrows what their sockets may see.
-    if (JSON.stringify(before.clients) !== JSON.stringify(wall.clients)) realtime.io.in(rooms.wall(id)).disconnectSockets(true);
-    else realtime.io.to(rooms.wall(id)).emit('wall:changed', { wallId: id, version: wall.version });
+    // Its screens, on every server process, load the new layout; other clients need sockets scoped anew, so
+    // those screens reconnect instead (and load the layout as they do).
+    if (JSON.stringify(before.clients) !== JSON.stringify(wall.clients)) await revocations.end({ wallId: id, rescope: true, version: wall.version });
+    else await news.tell({ kind: 'wall:changed', wallId: id, version: wall.version });
     return wall;
   });
 
   app.delete('/api/v1/walls/:id', lead, async (request, reply) => {
     const wall = await deleteWall(db, params(request));
-    disconnectWallScreens(realtime.io, wall.id, 'deleted');
+    // Past its last version: every screen of it ends, wherever it was opened.
+    await revocations.end({ wallId: wall.id, reason: 'deleted', version: wall.version + 1 });
     await audit(request, 'wall.delete', wall);
     return reply.status(204).send();
   });
 
-  /** Rotate: a new device token (shown once); screens holding the old one are disconnected. */
+  /** Rotate: a new device token (shown once); screens holding the old one, on every server process, are disconnected. */
   app.post('/api/v1/walls/:id/token', lead, async (request, reply) => {
     const { wall, token } = await rotateWallToken(db, params(request));
-    disconnectWallScreens(realtime.io, wall.id, 'rotated');
+    await revocations.end({ wallId: wall.id, reason: 'rotated', version: wall.version });
     await audit(request, 'wall.token_rotate', wall, { tokenPrefix: wall.tokenPrefix });
     return reply.status(201).send(withToken(wall, token));
   });
 
-  /** Revoke: no token opens the wall until a new one is issued; its screens are disconnected. */
+  /** Revoke: no token opens the wall until a new one is issued; its screens, on every server process, are disconnected. */
   app.delete('/api/v1/walls/:id/token', lead, async (request) => {
     const wall = await revokeWallToken(db, params(request));
-    disconnectWallScreens(realtime.io, wall.id, 'revoked');
+    await revocations.end({ wallId: wall.id, reason: 'revoked', version: wall.version });
     await audit(request, 'wall.token_revoke', wall);
     return wall;
   });

@@ -18,6 +18,10 @@ export interface WallPrincipal {
   name: string;
   /** Client slugs the wall covers; null = every client. */
   clients: string[] | null;
+  /** The hash of the device token that opened it: a screen holding an older one must end (rotated). */
+  tokenHash: string;
+  /** The wall's version when the token was checked: later changes of token or clients concern this screen. */
+  version: number;
 }
 
 export function toWallDto(row: WallRow): WallDto {
@@ -156,14 +160,38 @@ export async function revokeWallToken(db: Db, id: string): Promise<WallDto> {
 export async function wallForToken(db: Db, wallId: string, token: string | undefined): Promise<WallPrincipal | null> {
   if (!token || token.length > 200 || !isUuid(wallId)) return null;
   const [row] = await db
-    .select({ id: walls.id, name: walls.name, clients: walls.clients, tokenHash: walls.tokenHash })
+    .select({ id: walls.id, name: walls.name, clients: walls.clients, tokenHash: walls.tokenHash, version: walls.version })
     .from(walls)
     .where(eq(walls.id, wallId));
   if (!row || row.tokenHash === null) return null;
-  const presented = Buffer.from(hashToken(token), 'hex');
-  const stored = Buffer.from(row.tokenHash, 'hex');
-  if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return null;
-  return { wallId: row.id, name: row.name, clients: row.clients ?? null };
+  const presented = hashToken(token);
+  if (!sameTokenHash(presented, row.tokenHash)) return null;
+  return { wallId: row.id, name: row.name, clients: row.clients ?? null, tokenHash: row.tokenHash, version: row.version };
+}
+
+/** Whether two device-token hashes (hex) are the same, compared in constant time. */
+export function sameTokenHash(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** What a wall's screens are checked against: its token, clients and version now (see checkWallScreens). */
+export interface WallStanding {
+  /** Null once the token is revoked. */
+  tokenHash: string | null;
+  clients: string[] | null;
+  version: number;
+}
+
+/** The standing of these walls; a wall missing from the map was deleted. */
+export async function wallStandings(db: Db, wallIds: readonly string[]): Promise<Map<string, WallStanding>> {
+  if (wallIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: walls.id, tokenHash: walls.tokenHash, clients: walls.clients, version: walls.version })
+    .from(walls)
+    .where(inArray(walls.id, [...wallIds]));
+  return new Map(rows.map((row) => [row.id, { tokenHash: row.tokenHash, clients: row.clients ?? null, version: row.version }]));
 }
 
 /** The cookie that carries one wall's device token (one per wall, so a browser can hold several). */

@@ -1,6 +1,8 @@
 /**
  * Several processes on one Postgres: two servers (as behind a load balancer) and the CLI. A screen on one
- * server hears every commit, whoever made it, in order; a session ended anywhere closes its sockets everywhere.
+ * server hears every commit, whoever made it, in order; a session ended anywhere closes its sockets everywhere;
+ * a wall's token revoked or rotated, the wall deleted or narrowed anywhere ends or re-scopes its screens
+ * everywhere, and its layout and topology news reach them wherever they are connected.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import { openDatabase, type Database } from '../../server/db/database.ts';
 import { ChangeWriter } from '../../server/engine/change-writer.ts';
 import { recordRenameShown } from '../../server/incidents/incident-commands.ts';
 import { announceRevocation } from '../../server/realtime/socket-revocations.ts';
+import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 
 /** A screen as the app is one: a subscribed socket feeding the app's reducer. It never subscribes again by itself. */
 class Screen {
@@ -77,6 +80,53 @@ class Screen {
   }
 }
 
+/** Opens a wall's device link as a kiosk browser does; returns the cookie it was given. */
+async function openWallLink(server: TestServer, wallId: string, token: string): Promise<string> {
+  const response = await fetch(`${server.url}/wall/${wallId}?token=${encodeURIComponent(token)}`, { redirect: 'manual' });
+  expect(response.status).toBe(303);
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith(`wf_wall_${wallId}=`));
+  return cookie!.split(';')[0];
+}
+
+/** A wall screen: its socket (named by the wall, proved by the device cookie), subscribed as the wall app subscribes. */
+class WallScreen {
+  readonly socket: ClientSocket;
+  /** What the wall was told besides incidents, in order: `wall:disconnected revoked`, `wall:changed 3`, `topology:changed acme`… */
+  readonly told: string[] = [];
+  /** Clients of every incident it received (snapshot and deltas). */
+  readonly clientsSeen = new Set<string>();
+  snapshot: IncidentSnapshot | null = null;
+  closedBecause: string | undefined;
+
+  private constructor(socket: ClientSocket) {
+    this.socket = socket;
+    socket.on('wall:disconnected', ({ reason }) => this.told.push(`wall:disconnected ${reason}`));
+    socket.on('wall:changed', ({ version }) => this.told.push(`wall:changed ${version}`));
+    socket.on('topology:changed', ({ clients }) => this.told.push(`topology:changed ${clients.join(',')}`));
+    socket.on('topology:utilisation', ({ links }) => this.told.push(`topology:utilisation ${links.map((l) => l.utilisation).join(',')}`));
+    socket.on('incidents:snapshot', (frame) => {
+      this.snapshot = decodeSnapshot(frame);
+      for (const incident of this.snapshot.incidents) if (incident.client) this.clientsSeen.add(incident.client);
+    });
+    socket.on('incidents:changed', (delta) => {
+      for (const incident of delta.incidents) if (incident.client) this.clientsSeen.add(incident.client);
+    });
+    socket.on('disconnect', (reason) => (this.closedBecause = reason));
+  }
+
+  static async open(server: TestServer, wallId: string, cookie: string): Promise<WallScreen> {
+    const socket: ClientSocket = connect(server.url, { extraHeaders: { cookie }, auth: { wallId }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const screen = new WallScreen(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('wall:ready', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    expect(await socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'screen' })).toMatchObject({ ok: true });
+    await until(() => screen.snapshot !== null, 'the wall’s snapshot');
+    return screen;
+  }
+}
+
 describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres', () => {
   let url: string;
   let drop: () => Promise<void>;
@@ -91,6 +141,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
   let engineerOnB: Person;
   const screens: Screen[] = [];
   const sockets: ClientSocket[] = [];
+  const wallScreens: WallScreen[] = [];
+  let leadOnB: Person;
+  let walls = 0;
 
   /** The database as a third process sees it (not either server's connections). */
   const rows = <T,>(query: ReturnType<typeof sql>) => a.context.database.rows<T>(query);
@@ -118,6 +171,20 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     expect(screen.view()).toEqual(await openInDatabase());
   }
 
+  /** A wall made on B by a lead (clients null: every client), with its device token. */
+  async function wallOnB(clients: string[] | null): Promise<WallWithTokenDto> {
+    const created = await leadOnB.post<WallWithTokenDto>('/api/v1/walls', { name: `Wall ${++walls}`, ...(clients ? { clients } : {}), pages: [DEFAULT_WALL_PAGE] });
+    expect(created.status).toBe(201);
+    return created.body;
+  }
+
+  /** A screen of that wall on A, its device link opened on A. */
+  async function wallScreenOnA(wall: WallWithTokenDto): Promise<WallScreen> {
+    const screen = await WallScreen.open(a, wall.wall.id, await openWallLink(a, wall.wall.id, wall.token));
+    wallScreens.push(screen);
+    return screen;
+  }
+
   /** A socket of `who` on their server; the check gives why it ended, once it has been told and closed. */
   async function socketEnding(who: Person): Promise<() => string | undefined> {
     const socket = await who.socket();
@@ -138,9 +205,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     fireOnB = (await alertSource(b, 'prometheus-b')).fire;
     viewerOnA = await person(a, 'wall@example.com', 'viewer');
     engineerOnB = await person(b, 'eve@example.com', 'engineer', null, 'Eve');
+    leadOnB = await person(b, 'lena@example.com', 'lead', null, 'Lena');
+    await rows(sql`insert into clients (slug, name) values ('umbrella', 'Umbrella Corp'), ('hooli', 'Hooli') on conflict (slug) do nothing`);
   });
   afterAll(async () => {
-    for (const screen of screens) screen.socket.disconnect();
+    for (const screen of [...screens, ...wallScreens]) screen.socket.disconnect();
     for (const socket of sockets) socket.disconnect();
     await b?.stop();
     await a?.stop();
@@ -259,4 +328,128 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     const [next] = await fireOnB([uniqueAlert('initech')]);
     await until(() => console.state.incidents.has(next.id), 'a change after the reconnection');
   });
+
+  it('a wall’s token rotated or revoked, or the wall deleted, on B ends its screens on A at once', async () => {
+    const rotated = await wallOnB(['umbrella']);
+    const revoked = await wallOnB(['umbrella']);
+    const deleted = await wallOnB(null);
+    const [onRotated, onRevoked, onDeleted] = [await wallScreenOnA(rotated), await wallScreenOnA(revoked), await wallScreenOnA(deleted)];
+    const oldCookie = await openWallLink(a, rotated.wall.id, rotated.token);
+
+    const started = Date.now();
+    const fresh = await leadOnB.post<WallWithTokenDto>(`/api/v1/walls/${rotated.wall.id}/token`);
+    expect(fresh.status).toBe(201);
+    expect((await leadOnB.call('DELETE', `/api/v1/walls/${revoked.wall.id}/token`)).status).toBe(200);
+    expect((await leadOnB.call('DELETE', `/api/v1/walls/${deleted.wall.id}`)).status).toBe(204);
+    await until(() => [onRotated, onRevoked, onDeleted].every((s) => s.closedBecause !== undefined), 'the three screens on A to close');
+    // Promptly: the notice does it, the 5 s safety net is only for a lost one.
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect([onRotated, onRevoked, onDeleted].map((s) => [s.told, s.closedBecause])).toEqual([
+      [['wall:disconnected rotated'], 'io server disconnect'],
+      [['wall:disconnected revoked'], 'io server disconnect'],
+      [['wall:disconnected deleted'], 'io server disconnect'],
+    ]);
+    // The old cookie opens nothing on A; a screen opened on A with the new token stays, even through a sweep.
+    await expect(WallScreen.open(a, rotated.wall.id, oldCookie)).rejects.toThrow('unauthenticated');
+    const renewed = await wallScreenOnA({ ...rotated, token: fresh.body.token });
+    await a.context.revocations.sweep();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(renewed.socket.connected).toBe(true);
+    expect(renewed.told).toEqual([]);
+  });
+
+  it('a wall narrowed on B to fewer clients stops showing the others on A: its screen there reconnects, scoped anew', async () => {
+    const wall = await wallOnB(['umbrella', 'hooli']);
+    const cookie = await openWallLink(a, wall.wall.id, wall.token);
+    const before = await WallScreen.open(a, wall.wall.id, cookie);
+    wallScreens.push(before);
+    const [hooli] = await fireOnB([uniqueAlert('hooli')]);
+    await until(() => before.clientsSeen.has('hooli'), 'hooli’s incident on the wall on A');
+
+    const narrowed = await leadOnB.call('PATCH', `/api/v1/walls/${wall.wall.id}`, { clients: ['umbrella'] });
+    expect(narrowed.status).toBe(200);
+    // As on one process: closed without "disconnected for good", so the wall app reconnects by itself.
+    expect(await until(() => before.closedBecause, 'the screen on A to be closed')).toBe('io server disconnect');
+    expect(before.told).toEqual([]);
+
+    const after = await WallScreen.open(a, wall.wall.id, cookie);
+    wallScreens.push(after);
+    expect(after.snapshot!.incidents.map((i) => i.id)).not.toContain(hooli.id);
+    // One commit: once umbrella's incident is on the screen, hooli's would be too, were it let through.
+    const [, umbrella] = await fireOnB([uniqueAlert('hooli'), uniqueAlert('umbrella')]);
+    await until(() => after.clientsSeen.has('umbrella'), `umbrella’s incident ${umbrella.id} on the wall on A`);
+    expect([...after.clientsSeen]).toEqual(['umbrella']);
+  });
+
+  it('a wall’s layout edited on B, and topology news from B and the CLI, reach its screen on A', async () => {
+    const wall = await wallOnB(null);
+    const screen = await wallScreenOnA(wall);
+    const started = Date.now();
+    const edited = await leadOnB.call<{ version: number }>('PATCH', `/api/v1/walls/${wall.wall.id}`, { name: 'Renamed on B', pixelShift: false });
+    expect(edited.status).toBe(200);
+    await until(() => screen.told.includes(`wall:changed ${edited.body.version}`), 'wall:changed on A');
+    // Promptly: the notice does it (the 5 s sweep would too, late).
+    expect(Date.now() - started).toBeLessThan(1500);
+
+    const imported = await leadOnB.post('/api/v1/topology/import', {
+      nodes: [{ client: 'hooli', name: 'hooli-core' }, { client: 'hooli', name: 'hooli-edge' }],
+      links: [{ client: 'hooli', from: 'hooli-core', to: 'hooli-edge' }],
+    });
+    expect(imported.status).toBe(200);
+    await until(() => screen.told.includes('topology:changed hooli'), 'topology:changed on A');
+    const { token } = await alertSource(b, 'metrics-b');
+    const utilisation = await fetch(`${b.url}/api/v1/topology/link-utilisation`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ samples: [{ client: 'hooli', from: 'hooli-core', to: 'hooli-edge', utilisation: 0.93 }] }),
+    });
+    expect(utilisation.status).toBe(200);
+    await until(() => screen.told.includes('topology:utilisation 0.93'), 'the utilisation on A');
+
+    const files = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-walls-'));
+    try {
+      const file = path.join(files, 'umbrella.json');
+      fs.writeFileSync(file, JSON.stringify({ nodes: [{ client: 'umbrella', name: 'umbrella-fw' }] }));
+      const result = await cli(['topology', 'import', file]);
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      fs.rmSync(files, { recursive: true, force: true });
+    }
+    await until(() => screen.told.includes('topology:changed umbrella'), 'topology:changed for the CLI’s import on A');
+    // Each once: A does not show its own news twice, nor B's.
+    expect(screen.told.filter((t) => t.startsWith('wall:changed'))).toEqual([`wall:changed ${edited.body.version}`]);
+    expect(screen.told.filter((t) => t === 'topology:utilisation 0.93')).toHaveLength(1);
+  });
+
+  it('a wall changed by a process whose notice was lost: the periodic check ends, re-scopes or tells its screens on A', async () => {
+    const [rotated, revoked, deleted, narrowed, edited, untouched] = [
+      await wallOnB(['umbrella']),
+      await wallOnB(['umbrella']),
+      await wallOnB(['umbrella']),
+      await wallOnB(['umbrella', 'hooli']),
+      await wallOnB(['umbrella']),
+      await wallOnB(['umbrella']),
+    ];
+    const on = new Map<WallWithTokenDto, WallScreen>();
+    for (const wall of [rotated, revoked, deleted, narrowed, edited, untouched]) on.set(wall, await wallScreenOnA(wall));
+    // Written straight to the database, as by a process whose notices never arrived.
+    const id = (wall: WallWithTokenDto) => wall.wall.id;
+    await rows(sql`update walls set token_hash = md5(random()::text) || md5(random()::text), version = version + 1 where id = ${id(rotated)}`);
+    await rows(sql`update walls set token_hash = null, revoked_at = now(), version = version + 1 where id = ${id(revoked)}`);
+    await rows(sql`delete from walls where id = ${id(deleted)}`);
+    await rows(sql`update walls set clients = '{umbrella}', version = version + 1 where id = ${id(narrowed)}`);
+    await rows(sql`update walls set name = 'Edited elsewhere', version = version + 1 where id = ${id(edited)}`);
+
+    const ended = [rotated, revoked, deleted, narrowed].map((wall) => on.get(wall)!);
+    await until(() => ended.every((s) => s.closedBecause !== undefined) && on.get(edited)!.told.length > 0, 'the sweep to deal with the screens on A');
+    expect(ended.map((s) => s.told)).toEqual([['wall:disconnected rotated'], ['wall:disconnected revoked'], ['wall:disconnected deleted'], []]);
+    expect(on.get(edited)!.told).toEqual([`wall:changed ${edited.wall.version + 1}`]);
+    // Another sweep tells nothing twice, and leaves the untouched wall's screen alone.
+    await a.context.revocations.sweep();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(on.get(edited)!.told).toHaveLength(1);
+    expect(on.get(edited)!.socket.connected).toBe(true);
+    expect(on.get(untouched)!.socket.connected).toBe(true);
+    expect(on.get(untouched)!.told).toEqual([]);
+  }, 20_000);
 });

@@ -121,6 +121,11 @@ export interface SocketData {
   clients: string[] | null;
   /** Set on a wall screen's socket (device cookie): read-only, every command refused. */
   wallId?: string;
+  /**
+   * A wall screen's standing, kept to end or re-scope it when its wall changes on any server process: the
+   * hash of the device token it opened with, the wall's version then, and the newest version it was told of.
+   */
+  wallScreen?: { tokenHash: string; openedAt: number; toldOf: number };
 }
 
 /** Room helpers: never write room names inline. */
