@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
 import { rooms } from '../../src/lib/protocol/events.ts';
 import type { WatchfloorIo } from './socket-server.ts';
+import { readNotice } from './read-notice.ts';
 import { showWallChange } from '../walls/wall-sockets.ts';
 
 /** The channel on which a process tells the others what their screens must hear besides incidents. */
@@ -90,15 +91,8 @@ export class ScreenNews {
 
   /** A notice on the screen news channel; this process's own were shown already. */
   heard(payload: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(payload);
-    } catch {
-      parsed = undefined;
-    }
-    const heard = envelope.safeParse(parsed);
-    if (!heard.success) this.#log.warn({ payload: payload.slice(0, 100) }, 'unreadable screen notice');
-    else if (heard.data.from !== this.#processId) this.#showHere(heard.data.notice);
+    const heard = readNotice(payload, envelope, this.#log, 'screen');
+    if (heard && heard.from !== this.#processId) this.#showHere(heard.notice);
   }
 
   #showHere(notice: ScreenNotice): void {

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.ts';
 import { anyText } from '../db/sql-values.ts';
 import { rooms, type ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { WatchfloorIo } from './socket-server.ts';
+import { readNotice } from './read-notice.ts';
 import { checkWallScreens, endWallScreens, rescopeWallScreens, wallScreensHere, type WallEndReason } from '../walls/wall-sockets.ts';
 import { wallStandings } from '../walls/wall-store.ts';
 
@@ -75,15 +76,8 @@ export class SocketRevocations {
 
   /** A notice on the revocations channel (this process's own included: its sockets are gone already). */
   heard(payload: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(payload);
-    } catch {
-      parsed = undefined;
-    }
-    const notice = revocationNotice.safeParse(parsed);
-    if (notice.success) this.#endHere(notice.data);
-    else this.#log.warn({ payload: payload.slice(0, 100) }, 'unreadable revocation notice');
+    const notice = readNotice(payload, revocationNotice, this.#log, 'revocation');
+    if (notice) this.#endHere(notice);
   }
 
   /**

@@ -1,6 +1,12 @@
 /** What the console benchmarks share: the incidents they seed and how a page tells its first render. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import type { CDPSession, Page } from 'playwright-core';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
+import { cli, startServer } from './bench-support.ts';
 
 const SEVERITIES = ['critical', 'high', 'warning', 'info'];
 const CLIENTS = ['acme', 'globex', 'initech', 'umbrella'];
@@ -135,11 +141,11 @@ export const framesPerSecond = (frames: readonly number[]): number => Number((fr
 
 /**
  * Streams incident changes into a server over the webhook, `rate` a second (every 100 ms, half of them new
- * incidents after the seeded ones, half resolutions of the oldest), until stopped.
+ * incidents from number `firstNew` on, half resolutions of the oldest still open, from `firstOpen`), until stopped.
  */
-export function streamChanges(url: string, token: string, options: { rate: number; firstNew: number }): { sent: () => number; stop: () => Promise<void> } {
+export function streamChanges(url: string, token: string, options: { rate: number; firstNew: number; firstOpen?: number }): { sent: () => number; stop: () => Promise<void> } {
   let next = options.firstNew;
-  let resolveFrom = 0;
+  let resolveFrom = options.firstOpen ?? 0;
   let sent = 0;
   let streaming = true;
   const perTick = Math.max(1, Math.round(options.rate / 20));
@@ -159,4 +165,54 @@ export function streamChanges(url: string, token: string, options: { rate: numbe
       await running;
     },
   };
+}
+
+/** A server of its own for one build of the app (`WATCHFLOOR_APP_DIR`), seeded, with an engineer signed in. */
+export interface BuildServer {
+  url: string;
+  /** The Alertmanager source's token. */
+  token: string;
+  /** The engineer's session cookie. */
+  cookie: { name: string; value: string };
+  server: ChildProcess;
+  dataDir: string;
+}
+
+/**
+ * One server per build, as `npm start` runs it (its own process, PGlite on disk), on ports from `basePort`, each
+ * seeded with the same `incidents` open incidents through the webhook: for benches that compare builds.
+ * Stops what it started if one fails.
+ */
+export async function startBuildServers(appDirs: readonly string[], basePort: number, incidents: number): Promise<BuildServer[]> {
+  const started: BuildServer[] = [];
+  try {
+    for (const [index, appDir] of appDirs.entries()) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-build-'));
+      const env = { WATCHFLOOR_DATA: dataDir, WATCHFLOOR_APP_DIR: appDir };
+      const url = `http://127.0.0.1:${basePort + index}`;
+      const target: BuildServer = { url, token: '', cookie: { name: '', value: '' }, server: await startServer(env, basePort + index), dataDir };
+      started.push(target);
+      target.token = (JSON.parse(cli(env, ['source', 'add', '--name', 'bench', '--format', 'alertmanager'])) as { token: string }).token;
+      const password = `bench-${randomBytes(8).toString('hex')}`;
+      cli(env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench Engineer', '--role', 'engineer', '--password-stdin'], password);
+      await seedQueue(url, target.token, incidents);
+      const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
+      if (!login.ok) throw new Error(`sign-in failed: ${login.status}`);
+      const [name, value] = login.headers.getSetCookie()[0].split(';')[0].split('=');
+      target.cookie = { name, value };
+    }
+    return started;
+  } catch (error) {
+    await stopBuildServers(started);
+    throw error;
+  }
+}
+
+/** Stops the servers {@link startBuildServers} started and removes their data. */
+export async function stopBuildServers(servers: readonly BuildServer[]): Promise<void> {
+  for (const { server } of servers) {
+    server.kill();
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+  for (const { dataDir } of servers) fs.rmSync(dataDir, { recursive: true, force: true });
 }

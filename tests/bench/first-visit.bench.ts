@@ -14,11 +14,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import { launchBrowser } from '../e2e/browser.ts';
-import { cli, percentile, startServer } from './bench-support.ts';
-import { firstRenderOf, markFirstRender, seedQueue } from './console-support.ts';
+import { percentile } from './bench-support.ts';
+import { type BuildServer, firstRenderOf, markFirstRender, startBuildServers, stopBuildServers } from './console-support.ts';
 
 const builds = process.argv.slice(2);
 const appDirs = builds.map((dir) => path.resolve(dir));
@@ -35,34 +33,10 @@ for (const dir of appDirs) {
   }
 }
 
-interface Target {
-  url: string;
-  cookie: { name: string; value: string };
-  server: ChildProcess;
-  dataDir: string;
-  firstRenders: number[];
-}
-
-const targets: Target[] = [];
 const browser = await launchBrowser();
+let targets: (BuildServer & { firstRenders: number[] })[] = [];
 try {
-  for (const [index, appDir] of appDirs.entries()) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-first-visit-'));
-    const env = { WATCHFLOOR_DATA: dataDir, WATCHFLOOR_APP_DIR: appDir };
-    const port = 18_970 + index;
-    const server = await startServer(env, port);
-    const url = `http://127.0.0.1:${port}`;
-    const target: Target = { url, cookie: { name: '', value: '' }, server, dataDir, firstRenders: [] };
-    targets.push(target);
-    const { token } = JSON.parse(cli(env, ['source', 'add', '--name', 'bench', '--format', 'alertmanager'])) as { token: string };
-    const password = `bench-${randomBytes(8).toString('hex')}`;
-    cli(env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench Engineer', '--role', 'engineer', '--password-stdin'], password);
-    await seedQueue(url, token, incidents);
-    const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
-    if (!login.ok) throw new Error(`sign-in failed: ${login.status}`);
-    const [name, value] = login.headers.getSetCookie()[0].split(';')[0].split('=');
-    target.cookie = { name, value };
-  }
+  targets = (await startBuildServers(appDirs, 18_970, incidents)).map((server) => ({ ...server, firstRenders: [] }));
   await new Promise((resolve) => setTimeout(resolve, 1000)); // let the servers settle after seeding
 
   for (let round = 0; round < rounds; round++) {
@@ -79,11 +53,7 @@ try {
   }
 } finally {
   await browser.close();
-  for (const { server } of targets) {
-    server.kill();
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  for (const { dataDir } of targets) fs.rmSync(dataDir, { recursive: true, force: true });
+  await stopBuildServers(targets);
 }
 
 const rows = targets.map(({ firstRenders }, index) => ({

@@ -15,11 +15,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import { launchBrowser } from '../e2e/browser.ts';
-import { cli, percentile, startServer } from './bench-support.ts';
-import { firstRenderOf, framesPerSecond, markFirstRender, measureFrames, recordFrames, seedQueue, streamChanges } from './console-support.ts';
+import { percentile } from './bench-support.ts';
+import { type BuildServer, firstRenderOf, framesPerSecond, markFirstRender, measureFrames, recordFrames, startBuildServers, stopBuildServers, streamChanges } from './console-support.ts';
 
 const builds = process.argv.slice(2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -31,40 +29,18 @@ if (builds.length === 0) {
   process.exit(2);
 }
 
-interface Target {
-  build: string;
-  url: string;
-  token: string;
-  cookie: { name: string; value: string };
-  server: ChildProcess;
-  dataDir: string;
-  /** Incidents opened so far: each run's stream opens new ones after them. */
-  opened: number;
-  fps: number[];
-  p95: number[];
-}
-
-const targets: Target[] = [];
-const browser = await launchBrowser();
-try {
-  for (const [index, build] of builds.entries()) {
-    const appDir = path.resolve(build);
-    if (!fs.existsSync(path.join(appDir, 'pages', 'shell.html'))) throw new Error(`${appDir} is not a build of the app (no pages/shell.html in it)`);
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-scroll-'));
-    const env = { WATCHFLOOR_DATA: dataDir, WATCHFLOOR_APP_DIR: appDir };
-    const port = 18_980 + index;
-    const server = await startServer(env, port);
-    const url = `http://127.0.0.1:${port}`;
-    const { token } = JSON.parse(cli(env, ['source', 'add', '--name', 'bench', '--format', 'alertmanager'])) as { token: string };
-    const password = `bench-${randomBytes(8).toString('hex')}`;
-    cli(env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench Engineer', '--role', 'engineer', '--password-stdin'], password);
-    targets.push({ build, url, token, cookie: { name: '', value: '' }, server, dataDir, opened: INCIDENTS, fps: [], p95: [] });
-    await seedQueue(url, token, INCIDENTS);
-    const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
-    const [name, value] = login.headers.getSetCookie()[0].split(';')[0].split('=');
-    targets[index].cookie = { name, value };
+const appDirs = builds.map((build) => path.resolve(build));
+for (const appDir of appDirs) {
+  if (!fs.existsSync(path.join(appDir, 'pages', 'shell.html'))) {
+    console.error(`${appDir} is not a build of the app (no pages/shell.html in it)`);
+    process.exit(2);
   }
-
+}
+const browser = await launchBrowser();
+/** Per build: its server, the incidents opened and resolved so far (each run's stream goes on from there), and its runs. */
+let targets: (BuildServer & { build: string; opened: number; resolved: number; fps: number[]; p95: number[] })[] = [];
+try {
+  targets = (await startBuildServers(appDirs, 18_980, INCIDENTS)).map((server, index) => ({ ...server, build: builds[index], opened: INCIDENTS, resolved: 0, fps: [], p95: [] }));
   for (let round = 0; round < rounds; round++) {
     for (const target of round % 2 ? [...targets].reverse() : targets) {
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
@@ -75,11 +51,12 @@ try {
       await recordFrames(page);
       await firstRenderOf(page, `${target.url}/`);
       await page.waitForFunction(() => performance.getEntriesByName('wf:snapshot-applied').length > 0, undefined, { timeout: 60_000 });
-      const stream = streamChanges(target.url, target.token, { rate: 100, firstNew: target.opened });
+      const stream = streamChanges(target.url, target.token, { rate: 100, firstNew: target.opened, firstOpen: target.resolved });
       await new Promise((resolve) => setTimeout(resolve, 1000)); // let the stream settle in
       const { frames } = await measureFrames(page, cdp, seconds, driver);
       await stream.stop();
       target.opened += stream.sent() / 2;
+      target.resolved += stream.sent() / 2;
       target.fps.push(framesPerSecond(frames));
       target.p95.push(Number(percentile(frames, 95).toFixed(1)));
       await context.close();
@@ -87,11 +64,7 @@ try {
   }
 } finally {
   await browser.close();
-  for (const { server } of targets) {
-    server.kill();
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  for (const { dataDir } of targets) fs.rmSync(dataDir, { recursive: true, force: true });
+  await stopBuildServers(targets);
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
