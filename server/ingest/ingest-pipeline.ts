@@ -3,7 +3,8 @@ import type { Database, Tx } from '../db/database.ts';
 import { processSignals, type EngineOutput } from '../engine/process-signals.ts';
 import { groupKeyFor } from '../engine/grouping.ts';
 import { condenseTimeline } from '../engine/condense-timeline.ts';
-import { carryForward, type EngineState, type WrittenOutput } from '../engine/carry-forward.ts';
+import { carryForward, type EngineState, type StateScope, type WrittenOutput } from '../engine/carry-forward.ts';
+import { EngineMemory, withRead, type LearnedPart } from '../engine/engine-memory.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
 import { loadEngineState, writeIngest } from '../db/incident-store.ts';
@@ -24,12 +25,19 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-/** One source's part of a batch, worked out: the state the engine read and what it made of it. */
+/** One source's part of a batch, worked out: the state the engine ran on (exact for `scope`) and what it made of it. */
 interface SourceWork {
   source: IngestSource;
   jobs: Job[];
+  scope: StateScope;
   state: EngineState;
   output: EngineOutput;
+}
+
+/** A committed transaction's turn and what it wrote, for memory to learn. */
+interface Committed {
+  turn: number;
+  parts: LearnedPart[];
 }
 
 /** A batch worked out ahead of its transaction, valid if its turn directly follows `afterTurn`. */
@@ -62,6 +70,9 @@ const MAX_BATCH_SIGNALS = 5000;
  * that read cannot see yet). Its transaction then only writes — if no other writer came in between
  * (its turn follows directly); otherwise it reads and runs the engine again inside its transaction.
  * Embedded PGlite runs one statement at a time on this thread, so there nothing would overlap.
+ *
+ * Either way a batch reads only what memory does not hold (see EngineMemory): most of a batch's alerts
+ * and incidents are ones the batches just before it read or wrote.
  */
 export class IngestPipeline {
   readonly #database: Database;
@@ -69,6 +80,7 @@ export class IngestPipeline {
   readonly #metrics: Metrics;
   readonly #reopenWindowMs: number;
   readonly #overlap: boolean;
+  readonly #memory = new EngineMemory();
   #queue: Job[] = [];
   #draining = false;
   #arrived: (() => void) | undefined;
@@ -135,14 +147,14 @@ export class IngestPipeline {
       const ready = previous === undefined || (await previous.settled) ? await plan : undefined;
       const stop = this.#metrics.dbQuery.startTimer({ op: 'ingest_batch' });
       try {
-        await this.#writer.write((tx, turn) => this.#commit(tx, turn, jobs, ready, announce));
+        this.#learn(await this.#writer.write((tx, turn) => this.#commit(tx, turn, jobs, ready, announce)));
         for (const job of jobs) job.resolve();
         return true;
       } catch (error) {
         announce(undefined);
         if (jobs.length === 1) jobs[0].reject(error);
         // One sender's failure must not fail everyone committed with it: retry each on its own.
-        else for (const job of jobs) await this.#writer.write((tx, turn) => this.#commit(tx, turn, [job])).then(job.resolve, job.reject);
+        else for (const job of jobs) await this.#writer.write((tx, turn) => this.#commit(tx, turn, [job])).then((committed) => (this.#learn(committed), job.resolve()), job.reject);
         return false;
       } finally {
         stop();
@@ -161,15 +173,17 @@ export class IngestPipeline {
     if (ahead === undefined) return undefined;
     const now = new Date();
     const parts = bySource(jobs);
-    const read = await Promise.all(parts.map(({ source, signals }) => this.#readState(undefined, source, signals, now)));
+    // Memory and this read both stand where the batch in flight started: carried forward over it, after it.
+    const read = await Promise.all(parts.map(({ source, signals }) => this.#readState(undefined, ahead.turn, source, signals, now)));
     const written = [...ahead.written];
     const work: SourceWork[] = [];
     for (const [index, part] of parts.entries()) {
-      const state = carryForward(read[index].state, written, read[index].scope);
+      const { scope } = read[index];
+      const state = carryForward(read[index].state, written, scope);
       if (state === undefined) return undefined;
       const output = this.#run(part.source, part.signals, state, now);
       written.push({ sourceId: part.source.id, output });
-      work.push({ source: part.source, jobs: part.jobs, state, output });
+      work.push({ source: part.source, jobs: part.jobs, scope, state, output });
     }
     return { afterTurn: ahead.turn, work };
   }
@@ -181,33 +195,56 @@ export class IngestPipeline {
     jobs: Job[],
     plan?: Plan,
     announce?: (underway: { turn: number; written: WrittenOutput[] }) => void,
-  ): Promise<{ result: undefined; changes: IncidentChange[] }> {
+  ): Promise<{ result: Committed; changes: IncidentChange[] }> {
     const changes: IncidentChange[] = [];
+    const learned = (work: SourceWork[]): Committed => ({
+      turn,
+      parts: work.map(({ source, scope, state, output }) => ({ sourceId: source.id, scope, state, output })),
+    });
     if (plan !== undefined && plan.afterTurn + 1 === turn) {
       this.#metrics.ingestBatches.inc({ worked_out: 'ahead' });
       announce?.({ turn, written: plan.work.map(({ source, output }) => ({ sourceId: source.id, output })) });
       for (const work of plan.work) changes.push(...(await this.#write(tx, work)));
-      return { result: undefined, changes };
+      return { result: learned(plan.work), changes };
     }
     this.#metrics.ingestBatches.inc({ worked_out: 'in_transaction' });
     const now = new Date();
     const written: WrittenOutput[] = [];
+    const done: SourceWork[] = [];
     for (const { source, jobs: sourceJobs, signals } of bySource(jobs)) {
-      const { state } = await this.#readState(tx, source, signals, now);
+      const read = await this.#readState(tx, turn, source, signals, now);
+      // What memory recalled stands before this transaction: carried over the sources written in it so far.
+      const state = carryForward(read.state, written, read.scope) ?? (await this.#readState(tx, undefined, source, signals, now)).state;
       const output = this.#run(source, signals, state, now);
       written.push({ sourceId: source.id, output });
-      changes.push(...(await this.#write(tx, { source, jobs: sourceJobs, state, output })));
+      const work: SourceWork = { source, jobs: sourceJobs, scope: read.scope, state, output };
+      changes.push(...(await this.#write(tx, work)));
+      done.push(work);
     }
     announce?.({ turn, written });
-    return { result: undefined, changes };
+    return { result: learned(done), changes };
   }
 
-  async #readState(tx: Tx | undefined, source: IngestSource, signals: Signal[], now: Date) {
+  /**
+   * A source's state for `signals`: what memory holds as of before `turn`, and the rest read (inside `tx`, or
+   * on a connection of its own). Without a turn, all of it read.
+   */
+  async #readState(tx: Tx | undefined, turn: number | undefined, source: IngestSource, signals: Signal[], now: Date) {
     const fingerprints = new Set(signals.map((s) => s.fingerprint));
     const groupKeys = new Set(signals.map((s) => groupKeyFor(s, source.mapping)));
     const reopenSince = new Date(now.getTime() - this.#reopenWindowMs);
-    const state = await loadEngineState(this.#database, tx, source.id, [...fingerprints], [...groupKeys], reopenSince);
-    return { state, scope: { sourceId: source.id, fingerprints, groupKeys, reopenSince } };
+    const scope: StateScope = { sourceId: source.id, fingerprints, groupKeys, reopenSince };
+    const recalled =
+      turn === undefined ? { known: undefined, unknownFingerprints: [...fingerprints], unknownGroupKeys: [...groupKeys] } : this.#memory.recall(turn, scope);
+    const { known, unknownFingerprints, unknownGroupKeys } = recalled;
+    if (known !== undefined && unknownFingerprints.length === 0 && unknownGroupKeys.length === 0) return { state: known, scope };
+    const read = await loadEngineState(this.#database, tx, source.id, unknownFingerprints, unknownGroupKeys, reopenSince);
+    return { state: known === undefined ? read : withRead(known, read), scope };
+  }
+
+  /** Memory takes what a committed transaction wrote. */
+  #learn({ turn, parts }: Committed): void {
+    this.#memory.learn(turn, parts);
   }
 
   #run(source: IngestSource, signals: Signal[], state: EngineState, now: Date): EngineOutput {
@@ -231,7 +268,7 @@ export class IngestPipeline {
     return output;
   }
 
-  #write(tx: Tx, { source, jobs, state, output }: SourceWork): Promise<IncidentChange[]> {
+  #write(tx: Tx, { source, jobs, state, output }: Omit<SourceWork, 'scope'>): Promise<IncidentChange[]> {
     return writeIngest(this.#database, tx, {
       incidents: output.incidents,
       alerts: output.alerts,

@@ -3,24 +3,33 @@
  * Postgres for several checkouts of Watchfloor (each a folder with this repository and its node_modules), run in
  * alternating rounds so a noisy machine's drift falls on all of them alike (back-to-back runs of bench:ingest
  * here differed by 15 %). Each run: a fresh database, that checkout's server in its own process, 30 batches to
- * warm up, then BENCH_BATCHES (default 120) Alertmanager batches of 500, four in flight; no socket clients.
+ * warm up, then BENCH_BATCHES (default 120) Alertmanager batches of 500, four in flight; no socket clients. Prints
+ * signals/s and the CPU time per signal of the server process and of the database's Postgres backends (on a
+ * shared machine steadier than signals/s).
  *
  * Try a change: `git worktree add /tmp/before HEAD && ln -s "$PWD/node_modules" /tmp/before/node_modules`, make
  * the change, then `TEST_DATABASE_URL=… npm run bench:ingest-compare -- /tmp/before .`.
- * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 120).
+ * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 120), BENCH_DATABASE (postgres, the default, or
+ * pglite: each run on a fresh embedded database in a temporary folder; no database URL needed), BENCH_NODE_ARGS (for
+ * the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
 import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const checkouts = process.argv.slice(2).map((dir) => path.resolve(dir));
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-if (checkouts.length === 0 || !adminUrl) {
+const database = process.env.BENCH_DATABASE ?? 'postgres';
+if (checkouts.length === 0 || !['postgres', 'pglite'].includes(database) || (database === 'postgres' && !adminUrl)) {
   console.error('usage: TEST_DATABASE_URL=postgres://… npm run bench:ingest-compare -- <checkout> <checkout> [...]');
+  console.error('       BENCH_DATABASE=pglite npm run bench:ingest-compare -- <checkout> <checkout> [...]');
   process.exit(2);
 }
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const batches = Number(process.env.BENCH_BATCHES ?? 120);
 const port = 18_990;
@@ -44,15 +53,52 @@ async function drive(token: string, count: number): Promise<number> {
   return (count * 500) / ((performance.now() - started) / 1000);
 }
 
-/** One run of `checkout`'s server on a fresh database. */
-async function run(checkout: string): Promise<number> {
+/**
+ * A fresh database for one run: its server's environment, the CPU seconds its Postgres backends have used so
+ * far (PGlite's are the server's own), and how to drop it afterwards.
+ */
+async function freshDatabase(): Promise<{ env: Record<string, string>; databaseCpu: () => Promise<number>; drop: () => Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-compare-'));
+  const removeData = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  if (database === 'pglite') return { env: { WATCHFLOOR_DATA: dataDir }, databaseCpu: async () => 0, drop: async () => removeData() };
   const name = `wf_compare_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl!, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
-  const database = new URL(adminUrl!);
-  database.pathname = `/${name}`;
-  const env = { ...process.env, DATABASE_URL: database.toString(), WATCHFLOOR_DATA: path.join('/tmp', name), PORT: String(port), HOST: '127.0.0.1', WATCHFLOOR_DEMO: 'off', LOG_LEVEL: 'warn', INGEST_RATE_LIMIT: '1000000' };
-  const server = spawn(process.execPath, [path.join(checkout, 'server', 'index.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = new URL(adminUrl!);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: dataDir },
+    databaseCpu: async () => {
+      const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`;
+      return backends.reduce((sum, { pid }) => sum + (fs.existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0);
+    },
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      removeData();
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** What one run measured: committed signals/s, and the CPU time per signal (µs) of the server process and of Postgres. */
+interface RunResult {
+  rate: number;
+  serverMicros: number;
+  databaseMicros: number;
+}
+
+/** One run of `checkout`'s server on a fresh database. */
+async function run(checkout: string): Promise<RunResult> {
+  const fresh = await freshDatabase();
+  const { DATABASE_URL: _inherited, ...inherited } = process.env;
+  const env = { ...inherited, ...fresh.env, PORT: String(port), HOST: '127.0.0.1', WATCHFLOOR_DEMO: 'off', LOG_LEVEL: 'warn', INGEST_RATE_LIMIT: '1000000' };
+  const server = spawn(process.execPath, [...nodeArgs, path.join(checkout, 'server', 'index.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     for (let i = 0; ; i++) {
       if (i === 300) throw new Error(`${checkout}: the server did not become ready`);
@@ -63,20 +109,27 @@ async function run(checkout: string): Promise<number> {
     if (added.status !== 0) throw new Error(`source add failed: ${added.stderr}`);
     const { token } = JSON.parse(added.stdout) as { token: string };
     await drive(token, 30);
-    return await drive(token, batches);
+    const [serverBefore, databaseBefore] = [cpuSeconds(server.pid!), await fresh.databaseCpu()];
+    const rate = await drive(token, batches);
+    const perSignal = (seconds: number) => Math.round((seconds * 1e6) / (batches * 500));
+    return { rate, serverMicros: perSignal(cpuSeconds(server.pid!) - serverBefore), databaseMicros: perSignal((await fresh.databaseCpu()) - databaseBefore) };
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await fresh.drop();
   }
 }
 
-const results = new Map(checkouts.map((checkout) => [checkout, [] as number[]]));
+const runs = new Map(checkouts.map((checkout) => [checkout, [] as RunResult[]]));
 for (let round = 0; round < rounds; round++) {
-  for (const checkout of round % 2 ? [...checkouts].reverse() : checkouts) results.get(checkout)!.push(Math.round(await run(checkout)));
+  for (const checkout of round % 2 ? [...checkouts].reverse() : checkouts) runs.get(checkout)!.push(await run(checkout));
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
-console.log(JSON.stringify({ bench: 'ingest-compare', rounds, batches, results: Object.fromEntries(results) }, null, 2));
-console.log('\n| checkout | signals/s, median | all runs |\n| --- | ---: | --- |');
-for (const [checkout, rates] of results) console.log(`| ${checkout} | ${median(rates).toLocaleString('en')} | ${rates.map((r) => r.toLocaleString('en')).join(', ')} |`);
+const column = (checkout: string, key: keyof RunResult) => runs.get(checkout)!.map((r) => Math.round(r[key]));
+console.log(JSON.stringify({ bench: 'ingest-compare', database, rounds, batches, runs: Object.fromEntries(runs) }, null, 2));
+console.log('\n| checkout | signals/s, median (all runs) | server CPU µs/signal | Postgres CPU µs/signal |\n| --- | ---: | ---: | ---: |');
+const cell = (values: number[]) => `${median(values).toLocaleString('en')} (${values.map((v) => v.toLocaleString('en')).join(', ')})`;
+for (const checkout of checkouts) {
+  const databaseCell = database === 'pglite' ? 'in the server' : cell(column(checkout, 'databaseMicros'));
+  console.log(`| ${checkout} | ${cell(column(checkout, 'rate'))} | ${cell(column(checkout, 'serverMicros'))} | ${databaseCell} |`);
+}

@@ -35,6 +35,23 @@ describe.each(DATABASES)('incident commands on $name', (database) => {
 
   const detail = async (who: Person, id: string) => (await who.get<IncidentDetailDto>(`/api/v1/incidents/${id}`)).body;
 
+  it('what a person did between two webhooks stands when the next one touches the incident: ingest works from the tables, not from what it wrote last', async () => {
+    const first = uniqueAlert('acme');
+    const [incident] = await fire([first]);
+    expect((await ana.post(`/api/v1/incidents/${incident.id}/acknowledge`, { version: incident.version })).status).toBe(200);
+    // Another alert of its group joins: still acknowledged, still Ana's.
+    const [joined] = await fire([{ ...first, instance: `${first.instance}-b`, summary: `${first.summary} (b)` }]);
+    expect(joined.id).toBe(incident.id);
+    expect(await incidentById(server, incident.id)).toMatchObject({ status: 'acknowledged', assigneeId: ana.id, alertCount: 2 });
+    // Resolved by hand, with its alerts: Alertmanager repeating the same firing changes neither.
+    const current = await incidentById(server, incident.id);
+    expect((await ana.post(`/api/v1/incidents/${incident.id}/resolve`, { version: current.version })).status).toBe(200);
+    await fire([first]);
+    expect(await incidentById(server, incident.id)).toMatchObject({ status: 'resolved', openAlertCount: 0 });
+    const alerts = await server.context.database.rows<{ status: string }>(sql`select status from alerts where incident_id = ${incident.id}::uuid`);
+    expect(alerts.map((a) => a.status)).toEqual(['resolved', 'resolved']);
+  });
+
   it('acknowledge: triggered → acknowledged by a person, who then holds it; timeline names them and how; audit says from where', async () => {
     const incident = await open();
     const reply = await ana.post(`/api/v1/incidents/${incident.id}/acknowledge`, { version: incident.version });
