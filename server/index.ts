@@ -37,6 +37,7 @@ import { newestChangeId, pruneSignals, readChangesAfter } from './db/incident-st
 import { resetDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 import { installWallFeatures } from './walls/wall-features.ts';
 import { IncidentCommands } from './incidents/incident-commands.ts';
+import { Renames } from './incidents/renames.ts';
 import { registerIncidentSocketCommands } from './incidents/incident-socket-commands.ts';
 import { startSnoozeWaker, type SnoozeWaker } from './incidents/snooze-waker.ts';
 import { teamRoutes } from './api/team-routes.ts';
@@ -104,7 +105,8 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     );
     otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, news, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
-    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, news, commands, openIncidents, push };
+    const renames = new Renames(database, writer);
+    const context: AppContext = { config, database, secrets, metrics, realtime, revocations, news, commands, renames, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
@@ -127,15 +129,13 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     if (database.kind === 'pglite' && config.databaseUrl !== 'memory://') {
       // `watchfloor demo reset` through the socket restarts the running generator with fresh tokens.
       adminSocket = await startAdminSocket(config.dataDir, database, app.log, {
+        renames,
         resetDemo: async () => {
           if (demo) await demo.reset();
           else await resetDemoEstate(database, writer);
           await walls.topology.layout();
         },
-        topologyImported: async (clients, renamed) => {
-          await walls.topologyImported(clients);
-          if (renamed.length > 0) await commands.nameChanged({ clients: renamed });
-        },
+        topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
       });
     }

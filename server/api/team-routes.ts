@@ -12,7 +12,7 @@ const memberParams = z.object({ id: z.uuid('must be a team id'), userId: z.uuid(
 const memberBody = z.object({ userId: z.uuid('must be a user id') }).strict();
 
 /** Teams: everyone signed in reads them (to assign incidents); admins create, change and delete them. */
-export function teamRoutes(app: FastifyInstance, { database, commands }: AppContext): void {
+export function teamRoutes(app: FastifyInstance, { database, renames }: AppContext): void {
   const admin = { config: { role: 'admin' as const } };
 
   app.get('/api/v1/teams', async () => ({ teams: await listTeams(database) }));
@@ -32,12 +32,12 @@ export function teamRoutes(app: FastifyInstance, { database, commands }: AppCont
     const actor = actorFromRequest(request);
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const input = parseOrThrow(updateTeamRequest, request.body);
-    let renamed = false;
-    const team = await updateTeam(database, id, input, (tx, before, after) => {
-      renamed = before.name !== after.name;
-      return recordAudit(database, tx, { ...auditBy(actor), action: 'team.update', entity: 'team', entityId: id, detail: { before, after } });
+    // The change, its audit row and, for a new name, the incidents the team holds: one transaction.
+    const team = await renames.write(async (tx) => {
+      const { before, after } = await updateTeam(database, tx, id, input);
+      await recordAudit(database, tx, { ...auditBy(actor), action: 'team.update', entity: 'team', entityId: id, detail: { before, after } });
+      return { result: after, renamed: before.name !== after.name ? { teamId: id } : null };
     });
-    if (renamed) await commands.nameChanged({ teamId: id });
     return { team };
   });
 

@@ -10,7 +10,7 @@ import { actorFromRequest } from '../incidents/actor.ts';
 const idParams = z.object({ id: z.uuid('must be a user id') });
 
 /** User management: admins only. */
-export function userRoutes(app: FastifyInstance, { database, revocations, commands }: AppContext): void {
+export function userRoutes(app: FastifyInstance, { database, revocations, renames }: AppContext): void {
   const { db } = database;
   const admin = { config: { role: 'admin' as const } };
 
@@ -27,10 +27,12 @@ export function userRoutes(app: FastifyInstance, { database, revocations, comman
   app.patch('/api/v1/users/:id', admin, async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const patch = parseOrThrow(updateUserRequest, request.body);
-    const { user, signedOut, renamed } = await updateUser(db, id, patch, (tx, { signedOut }) =>
-      recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut } }),
-    );
-    if (renamed) await commands.nameChanged({ assigneeId: id });
+    // The change, its audit row and, for a new name, the incidents the person holds: one transaction.
+    const { user, signedOut } = await renames.write(async (tx) => {
+      const updated = await updateUser(tx, id, patch);
+      await recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action: 'user.update', entity: 'user', entityId: id, detail: { changed: patch, signedOut: updated.signedOut } });
+      return { result: updated, renamed: updated.renamed ? { assigneeId: id } : null };
+    });
     if (signedOut) await revocations.end({ userId: user.id, reason: 'revoked' });
     return { user };
   });

@@ -1,5 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import type { AlsoInTransaction, Db } from '../db/database.ts';
+import type { AlsoInTransaction, Db, Tx } from '../db/database.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { DomainError } from '../errors.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
@@ -98,37 +98,32 @@ export async function resetPassword(
   return { user: updated, ...(oneTime ? { oneTimePassword: oneTime } : {}) };
 }
 
-/** Updates name, role or disabled; refuses to leave the system without an active admin. */
-export async function updateUser(
-  db: Db,
-  id: string,
-  patch: UpdateUserRequest,
-  afterward?: AlsoInTransaction<{ user: UserDto; signedOut: boolean; renamed: boolean }>,
-): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
-  return db.transaction(async (tx) => {
-    const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
-    if (!current) throw new DomainError('not_found', 'no such user');
-    const losesAdmin = current.role === 'admin' && !current.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
-    if (losesAdmin) {
-      const [{ n }] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(users)
-        .where(sql`${users.role} = 'admin' and not ${users.disabled}`);
-      if (Number(n) <= 1) throw new DomainError('conflict', 'this is the last active admin: make another admin first');
-    }
-    const [row] = await tx
-      .update(users)
-      .set({ ...patch, updatedAt: new Date() })
-      .where(eq(users.id, id))
-      .returning();
-    // Role or access changed: sign in again (the caller closes the user's sockets too).
-    const clientsChanged = patch.clients !== undefined && JSON.stringify(patch.clients) !== JSON.stringify(current.clients);
-    const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
-    if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
-    const result = { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
-    await afterward?.(tx, result);
-    return result;
-  });
+/**
+ * Updates name, role or disabled in the caller's transaction, where its audit row goes too and, when it
+ * renames, the change rows of the incidents showing the name (see Renames); refuses to leave the system
+ * without an active admin.
+ */
+export async function updateUser(tx: Tx, id: string, patch: UpdateUserRequest): Promise<{ user: UserDto; signedOut: boolean; renamed: boolean }> {
+  const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+  if (!current) throw new DomainError('not_found', 'no such user');
+  const losesAdmin = current.role === 'admin' && !current.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
+  if (losesAdmin) {
+    const [{ n }] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(users)
+      .where(sql`${users.role} = 'admin' and not ${users.disabled}`);
+    if (Number(n) <= 1) throw new DomainError('conflict', 'this is the last active admin: make another admin first');
+  }
+  const [row] = await tx
+    .update(users)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(users.id, id))
+    .returning();
+  // Role or access changed: sign in again (the caller closes the user's sockets too).
+  const clientsChanged = patch.clients !== undefined && JSON.stringify(patch.clients) !== JSON.stringify(current.clients);
+  const signedOut = patch.disabled === true || (patch.role !== undefined && patch.role !== current.role) || clientsChanged;
+  if (signedOut) await tx.delete(sessions).where(eq(sessions.userId, id));
+  return { user: toUserDto(row), signedOut, renamed: row.name !== current.name };
 }
 
 export function hasRole(role: Role, atLeast: Role): boolean {

@@ -6,6 +6,7 @@ import { addSource, listSources } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { resetDemoEstate } from '../demo/demo-estate.ts';
 import { ChangeWriter } from '../engine/change-writer.ts';
+import { Renames } from '../incidents/renames.ts';
 import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
 import { BY_CLI, recordAudit } from '../audit/audit-log.ts';
@@ -66,10 +67,15 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
 }
 
 /**
- * What a command's surroundings lend it: a running server (behind the admin socket) its open sockets and
- * live demo generator; the CLI alone on Postgres the way to tell the servers on that database.
+ * What a command's surroundings lend it: a running server (behind the admin socket) its open sockets, live
+ * demo generator and change writer; the CLI alone on Postgres the way to tell the servers on that database.
  */
 export interface CommandHooks {
+  /**
+   * A running server's renames, so a rename's change rows go through its writer and reach its screens after
+   * commit. Without them the command writes through a writer of its own (see renamesOf).
+   */
+  renames?: Renames;
   resetDemo?: () => Promise<void>;
   /** A user's sessions were ended (password reset, disabled): close their open sockets too. */
   userRevoked?: (userId: string) => Promise<void>;
@@ -77,6 +83,15 @@ export interface CommandHooks {
   topologyImported?: TopologyImported;
   /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
   topologyChanged?: TopologyChanged;
+}
+
+/**
+ * The renames a command writes through: the server's, or the CLI's own writer's. The CLI alone publishes to
+ * no screen of its own; on Postgres its writer's notice tells every server at commit, and on PGlite no server
+ * runs (it reads everything when it starts).
+ */
+function renamesOf(database: Database, hooks: CommandHooks): Renames {
+  return hooks.renames ?? new Renames(database, new ChangeWriter(database, () => {}));
 }
 
 /** A command whose arguments are valid; it still needs a database to run. */
@@ -136,9 +151,12 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         return async (database, hooks) => {
           const found = await findUserByEmail(database.db, emailValue);
           if (!found) throw new DomainError('not_found', `no user with email ${emailValue}`, 'email');
-          const { user } = await updateUser(database.db, found.id, { disabled: true }, (tx, { signedOut }) =>
-            recordAudit(database, tx, { ...BY_CLI, action: 'user.update', entity: 'user', entityId: found.id, detail: { changed: { disabled: true }, signedOut } }),
-          );
+          // Disabling renames nobody: a plain transaction (not the writer's) holds the change and its audit row.
+          const { user } = await database.db.transaction(async (tx) => {
+            const updated = await updateUser(tx, found.id, { disabled: true });
+            await recordAudit(database, tx, { ...BY_CLI, action: 'user.update', entity: 'user', entityId: found.id, detail: { changed: { disabled: true }, signedOut: updated.signedOut } });
+            return updated;
+          });
           await hooks.userRevoked?.(user.id);
           return ok({ id: user.id, email: user.email, disabled: true }, `Disabled ${user.email}; their sessions were ended.`, v.json);
         };
@@ -199,7 +217,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         if ('usage' in args) throw new UsageError(args.usage);
         const apply = prepareTopologyImport(args, stdin);
         return async (database, hooks) => {
-          const { summary, text } = await apply(database, hooks);
+          const { summary, text } = await apply(database, { ...hooks, renames: renamesOf(database, hooks) });
           return ok(summary, text, args.json);
         };
       }

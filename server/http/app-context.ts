@@ -5,6 +5,7 @@ import type { ActiveSession } from '../auth/sessions.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
 import type { RealtimeServer } from '../realtime/socket-server.ts';
 import type { IncidentCommands } from '../incidents/incident-commands.ts';
+import type { Renames } from '../incidents/renames.ts';
 import type { PushService } from '../push/push-service.ts';
 import type { OpenIncidents } from '../realtime/open-incidents.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
@@ -25,6 +26,8 @@ export interface AppContext {
   news: ScreenNews;
   /** The incident commands (acknowledge, assign, …): every way in (REST, sockets, push) calls these. */
   commands: IncidentCommands;
+  /** Changes that may rename a client, person or team: run with the change rows that show open screens the new name. */
+  renames: Renames;
   /** Every open incident, kept current in memory: snapshots and the queue's reads come from here. */
   openIncidents: OpenIncidents;
   /** Web Push: devices, paging, push-action tokens. */

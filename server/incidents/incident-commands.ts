@@ -156,24 +156,6 @@ function noteText(text: string, field: string): string {
   return trimmed;
 }
 
-/** What was renamed: a person (assignee), a team, or clients. */
-export type RenamedShown = { assigneeId: string } | { teamId: string } | { clients: string[] };
-
-/**
- * A client, person or team was renamed: no change row says so, so the open incidents showing the name
- * are recorded again (a change row each, same version), and every screen shows the new name at once.
- */
-export async function recordRenameShown(database: Database, writer: ChangeWriter, shown: RenamedShown): Promise<void> {
-  const showing =
-    'assigneeId' in shown ? sql`assignee_id = ${shown.assigneeId}::uuid`
-    : 'teamId' in shown ? sql`team_id = ${shown.teamId}::uuid`
-    : sql`client = ${anyText(shown.clients)}`;
-  await writer.write(async (tx) => {
-    const rows = await database.rows<{ id: string }>(sql`select id from incidents where status <> 'resolved' and ${showing} order by created_at`, tx);
-    return { result: undefined, changes: await recordIncidentChanges(database, tx, rows.map((r) => r.id)) };
-  });
-}
-
 /** One command applied to one incident (bulk runs the same steps). */
 type Step = (work: CommandWork, incident: IncidentDto) => Promise<void>;
 
@@ -198,11 +180,6 @@ export class IncidentCommands {
     this.#writer = options.writer;
     this.#openIncidents = options.openIncidents;
     this.#now = options.now ?? (() => new Date());
-  }
-
-  /** A client, person or team was renamed: see {@link recordRenameShown}. */
-  nameChanged(shown: RenamedShown): Promise<void> {
-    return recordRenameShown(this.#database, this.#writer, shown);
   }
 
   /** Triggered → acknowledged. Takes ownership when nobody holds it (the acknowledger is working on it). */

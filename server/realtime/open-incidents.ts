@@ -13,7 +13,8 @@ const PUBLISH_WAIT_MS = 250;
  *
  * Before each use a small query proves the copy current (see {@link IncidentsVersion}). When another
  * server process wrote changes, or incidents were deleted, the copy is read again; when a client, person
- * or team was renamed (no change row records that) the names are read and the incidents showing them updated.
+ * or team was renamed without change rows (by hand in SQL: Watchfloor's own renames write them, see Renames)
+ * the names are read and the incidents showing them updated.
  */
 export class OpenIncidents {
   readonly #database: Database;

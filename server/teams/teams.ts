@@ -77,27 +77,22 @@ export async function createTeam(database: Database, input: CreateTeamRequest, a
   });
 }
 
-export async function updateTeam(
-  database: Database,
-  id: string,
-  input: UpdateTeamRequest,
-  afterward: (tx: Tx, before: TeamDto, after: TeamDto) => Promise<void>,
-): Promise<TeamDto> {
-  return database.db.transaction(async (tx) => {
-    const before = await getTeam(database, id, tx);
-    if (input.slug !== undefined && input.slug !== before.slug) {
-      const [taken] = await database.rows<{ id: string }>(sql`select id from teams where slug = ${input.slug} and id <> ${id}::uuid`, tx);
-      if (taken) throw new DomainError('conflict', `a team with slug ${input.slug} already exists`, 'slug');
-    }
-    await database.rows(
-      sql`update teams set slug = ${input.slug ?? before.slug}, name = ${input.name ?? before.name} where id = ${id}::uuid`,
-      tx,
-    );
-    if (input.memberIds) await setMembers(database, tx, id, input.memberIds);
-    const after = await getTeam(database, id, tx);
-    await afterward(tx, before, after);
-    return after;
-  });
+/**
+ * Changes a team in the caller's transaction, where its audit row goes too and, when it renames the team,
+ * the change rows of the incidents showing the name (see Renames).
+ */
+export async function updateTeam(database: Database, tx: Tx, id: string, input: UpdateTeamRequest): Promise<{ before: TeamDto; after: TeamDto }> {
+  const before = await getTeam(database, id, tx);
+  if (input.slug !== undefined && input.slug !== before.slug) {
+    const [taken] = await database.rows<{ id: string }>(sql`select id from teams where slug = ${input.slug} and id <> ${id}::uuid`, tx);
+    if (taken) throw new DomainError('conflict', `a team with slug ${input.slug} already exists`, 'slug');
+  }
+  await database.rows(
+    sql`update teams set slug = ${input.slug ?? before.slug}, name = ${input.name ?? before.name} where id = ${id}::uuid`,
+    tx,
+  );
+  if (input.memberIds) await setMembers(database, tx, id, input.memberIds);
+  return { before, after: await getTeam(database, id, tx) };
 }
 
 export async function addMember(database: Database, teamId: string, userId: string, afterward: AlsoInTransaction<TeamDto>): Promise<TeamDto> {

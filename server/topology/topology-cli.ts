@@ -9,10 +9,9 @@ import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { ImportSummary } from '../../src/lib/protocol/topology.ts';
 import { formatProblems, parseTopologyFile } from './topology-import.ts';
-import { applyTopology } from './topology-store.ts';
+import { importTopology } from './topology-store.ts';
 import { layoutStoredTopology } from './topology-service.ts';
-import { ChangeWriter } from '../engine/change-writer.ts';
-import { recordRenameShown } from '../incidents/incident-commands.ts';
+import type { Renames } from '../incidents/renames.ts';
 
 export interface ImportArgs {
   file: string;
@@ -54,8 +53,8 @@ export async function topologyImportInput(argv: string[], readStdin: () => Promi
   }
 }
 
-/** What a running server does after an import: lay out and tell the screens (`clients` touched, `renamed` among them). */
-export type TopologyImported = (clients: string[], renamed: string[]) => Promise<void>;
+/** What a running server does after an import: lay out and tell the screens of the `clients` it touched. */
+export type TopologyImported = (clients: string[]) => Promise<void>;
 
 /** The CLI alone on Postgres: tells the servers' screens that these clients' topology changed. */
 export type TopologyChanged = (clients: string[]) => Promise<void>;
@@ -64,7 +63,7 @@ export type TopologyChanged = (clients: string[]) => Promise<void>;
 export function prepareTopologyImport(
   args: ImportArgs,
   content: string | null,
-): (database: Database, after: { topologyImported?: TopologyImported; topologyChanged?: TopologyChanged }) => Promise<{ summary: ImportSummary; text: string }> {
+): (database: Database, hooks: { renames: Renames; topologyImported?: TopologyImported; topologyChanged?: TopologyChanged }) => Promise<{ summary: ImportSummary; text: string }> {
   let text = content;
   if (text === null) {
     if (args.file === '-') throw new DomainError('validation_failed', 'nothing on stdin');
@@ -76,15 +75,15 @@ export function prepareTopologyImport(
   }
   const parsed = parseTopologyFile(text, args.format);
   if ('problems' in parsed) throw new DomainError('validation_failed', `${args.file}: not imported (nothing was changed):\n${formatProblems(parsed.problems)}`);
-  return async (database, { topologyImported, topologyChanged }) => {
-    const result = await applyTopology(database, parsed);
-    // A running server lays out the new nodes and tells its screens. Alone, the CLI lays them out itself and
-    // records the renamed clients' open incidents anew: servers on the same Postgres hear of those changes, and
-    // are told to redraw the clients' maps.
-    if (topologyImported) await topologyImported(result.clients, result.renamedClients);
+  return async (database, { renames, topologyImported, topologyChanged }) => {
+    // Renamed clients' open incidents are recorded anew with the import (see importTopology), through the running
+    // server's writer or the CLI's own: servers on the same Postgres hear of those changes at commit.
+    const result = await importTopology(database, renames, parsed);
+    // A running server lays out the new nodes and tells its screens. Alone, the CLI lays them out itself, and
+    // servers on the same Postgres are told to redraw the clients' maps.
+    if (topologyImported) await topologyImported(result.clients);
     else {
       const laidOut = await layoutStoredTopology(database);
-      if (result.renamedClients.length > 0) await recordRenameShown(database, new ChangeWriter(database, () => {}), { clients: result.renamedClients });
       await topologyChanged?.([...new Set([...result.clients, ...laidOut.clients])]);
     }
     const s = result.summary;

@@ -16,8 +16,9 @@ import {
   topologyDocument,
   unpinRequest,
   updateNodeRequest,
+  type TopologyDocument,
 } from '../../src/lib/protocol/topology.ts';
-import { applyTopology, loadTopology, recordLinkUtilisation, savePositions, unpinNodes } from './topology-store.ts';
+import { importTopology, loadTopology, recordLinkUtilisation, savePositions, unpinNodes } from './topology-store.ts';
 import type { TopologyService } from './topology-service.ts';
 import { userScope, wallScope } from '../walls/wall-auth.ts';
 
@@ -30,12 +31,10 @@ const noLines = () => null;
  * metric from monitoring (source token). Reads are scoped to the caller's clients.
  */
 export function topologyRoutes(app: FastifyInstance, context: AppContext, topology: TopologyService): void {
-  const { database, commands } = context;
+  const { database, renames } = context;
   const db = database.db;
-  /** Clients renamed by an import: the incidents showing their names are sent again. */
-  const renamed = async (result: { renamedClients: string[] }) => {
-    if (result.renamedClients.length > 0) await commands.nameChanged({ clients: result.renamedClients });
-  };
+  /** Every topology write below, so a client renamed by one reaches open screens in its transaction. */
+  const apply = (document: TopologyDocument) => importTopology(database, renames, { document, lineOf: noLines });
   const lead = { config: { role: 'lead' as const } };
   const id = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
 
@@ -51,8 +50,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
   /** Import a whole document (the CLI's JSON format), all-or-nothing. */
   app.post('/api/v1/topology/import', lead, async (request) => {
     const document = parseOrThrow(topologyDocument, request.body);
-    const result = await applyTopology(database, { document, lineOf: noLines });
-    await renamed(result);
+    const result = await apply(document);
     void topology.layout();
     await topology.changed(result.clients);
     return result.summary;
@@ -60,14 +58,13 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
 
   app.post('/api/v1/topology/clients', lead, async (request, reply) => {
     const client = parseOrThrow(topologyClient, request.body);
-    const result = await applyTopology(database, { document: { clients: [client] }, lineOf: noLines });
-    await renamed(result);
+    const result = await apply({ clients: [client] });
     return reply.status(result.summary.clients.created ? 201 : 200).send(result.summary);
   });
 
   app.post('/api/v1/topology/sites', lead, async (request, reply) => {
     const site = parseOrThrow(createSiteRequest, request.body);
-    const result = await applyTopology(database, { document: { sites: [site] }, lineOf: noLines });
+    const result = await apply({ sites: [site] });
     await topology.changed(result.clients);
     const [row] = await db
       .select({ id: sites.id })
@@ -88,7 +85,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
 
   app.post('/api/v1/topology/nodes', lead, async (request, reply) => {
     const node = parseOrThrow(createNodeRequest, request.body);
-    const result = await applyTopology(database, { document: { nodes: [node] }, lineOf: noLines });
+    const result = await apply({ nodes: [node] });
     await topology.layout();
     const [row] = await db
       .select({ id: nodes.id })
@@ -149,7 +146,7 @@ export function topologyRoutes(app: FastifyInstance, context: AppContext, topolo
 
   app.post('/api/v1/topology/links', lead, async (request, reply) => {
     const link = parseOrThrow(createLinkRequest, request.body);
-    const result = await applyTopology(database, { document: { links: [link] }, lineOf: noLines });
+    const result = await apply({ links: [link] });
     await topology.changed(result.clients);
     return reply.status(result.summary.links.created ? 201 : 200).send(result.summary.links);
   });

@@ -15,6 +15,7 @@ import type {
 } from '../../src/lib/protocol/topology.ts';
 import { formatProblems, MAX_PROBLEMS, type ImportProblem, type ParsedTopology, type Section } from './topology-import.ts';
 import { json, textArray as texts } from '../db/sql-values.ts';
+import type { Renames } from '../incidents/renames.ts';
 
 /** `where` for a client scope over a `clients c` join: null = every client. */
 function inScope(clients: readonly string[] | null): SQL {
@@ -83,14 +84,35 @@ export class TopologyImportRefused extends DomainError {
 /** Map keys of (client, name) pairs; names cannot hold control characters (the schema refuses them). */
 const key = (...parts: string[]) => parts.join('\u001f');
 
+/** What an import did: its counts, every client it touched, and those whose name it set or changed. */
+export interface TopologyApplied {
+  summary: ImportSummary;
+  clients: string[];
+  /** Incidents may already show these clients' slugs, or their old names. */
+  renamedClients: string[];
+}
+
 /**
- * Applies an import document in one transaction: clients, sites, nodes (then their parents) and
- * links are created or updated by name; fields a record leaves out keep their stored value. Every
- * name a record refers to must exist in the file or the database; otherwise nothing is stored and
- * the problems name their lines. Returns `clients`, every client the document touched, and
- * `renamedClients`, those whose name it set or changed (incidents may already show the slug).
+ * Applies an import document (REST or the CLI's file) in one transaction, all or nothing (see applyTopology).
+ * A document naming clients may rename them: it is written through `renames`, so the change rows showing
+ * open screens the new names commit with it. One naming none (nodes, links, sites: most imports) renames
+ * nothing and stays out of the writer's queue, so a big one does not hold up ingest.
  */
-export async function applyTopology(database: Database, parsed: ParsedTopology): Promise<{ summary: ImportSummary; clients: string[]; renamedClients: string[] }> {
+export function importTopology(database: Database, renames: Renames, parsed: ParsedTopology): Promise<TopologyApplied> {
+  if (!parsed.document.clients?.length) return database.db.transaction((tx) => applyTopology(database, tx, parsed));
+  return renames.write(async (tx) => {
+    const applied = await applyTopology(database, tx, parsed);
+    return { result: applied, renamed: applied.renamedClients.length > 0 ? { clients: applied.renamedClients } : null };
+  });
+}
+
+/**
+ * Applies an import document in `tx`: clients, sites, nodes (then their parents) and links are
+ * created or updated by name; fields a record leaves out keep their stored value. Every name a
+ * record refers to must exist in the file or the database; otherwise nothing is stored (the caller's
+ * transaction fails) and the problems name their lines.
+ */
+async function applyTopology(database: Database, tx: Tx, parsed: ParsedTopology): Promise<TopologyApplied> {
   const doc: Required<TopologyDocument> = { clients: [], sites: [], nodes: [], links: [], ...parsed.document };
   const problems: ImportProblem[] = [];
   let total = 0;
@@ -100,186 +122,184 @@ export async function applyTopology(database: Database, parsed: ParsedTopology):
   };
   const slugs = [...new Set([...doc.clients.map((c) => c.slug), ...doc.sites.map((s) => s.client), ...doc.nodes.map((n) => n.client), ...doc.links.map((l) => l.client)])];
 
-  return database.db.transaction(async (tx: Tx) => {
-    const existingClients = new Map(
-      (await database.rows<{ id: string; slug: string }>(sql`select id, slug from clients where slug = any(${texts(slugs)})`, tx)).map((c) => [c.slug, c.id]),
-    );
-    const existingSites = new Map(
-      (
-        await database.rows<{ id: string; slug: string; name: string }>(
-          sql`select s.id, c.slug, s.name from sites s join clients c on c.id = s.client_id where c.slug = any(${texts(slugs)})`,
-          tx,
-        )
-      ).map((s) => [key(s.slug, s.name), s.id]),
-    );
-    const existingNodes = new Map(
-      (
-        await database.rows<{ id: string; slug: string; name: string }>(
-          sql`select n.id, c.slug, n.name from nodes n join clients c on c.id = n.client_id where c.slug = any(${texts(slugs)})`,
-          tx,
-        )
-      ).map((n) => [key(n.slug, n.name), n.id]),
-    );
-
-    // Names the file itself declares, and duplicates within it.
-    const seen = new Map<string, number>();
-    const once = (section: Section, index: number, k: string, what: string) => {
-      const first = seen.get(`${section}\u0001${k}`);
-      if (first !== undefined) problem(section, index, '', `${what} appears twice (first at line ${parsed.lineOf(section, first) ?? '?'})`);
-      else seen.set(`${section}\u0001${k}`, index);
-    };
-    const fileClients = new Set(doc.clients.map((c) => c.slug));
-    const fileSites = new Set(doc.sites.map((s) => key(s.client, s.name)));
-    const fileNodes = new Set(doc.nodes.map((n) => key(n.client, n.name)));
-    const clientKnown = (slug: string) => fileClients.has(slug) || existingClients.has(slug);
-    const nodeKnown = (client: string, name: string) => fileNodes.has(key(client, name)) || existingNodes.has(key(client, name));
-
-    doc.clients.forEach((c, i) => once('clients', i, c.slug, `client ${c.slug}`));
-    doc.sites.forEach((s, i) => {
-      once('sites', i, key(s.client, s.name), `site ${JSON.stringify(s.name)} of ${s.client}`);
-      if (!clientKnown(s.client)) problem('sites', i, 'client', `unknown client ${JSON.stringify(s.client)}: add it to the file's clients`);
-    });
-    doc.nodes.forEach((n, i) => {
-      once('nodes', i, key(n.client, n.name), `node ${JSON.stringify(n.name)} of ${n.client}`);
-      if (!clientKnown(n.client)) problem('nodes', i, 'client', `unknown client ${JSON.stringify(n.client)}`);
-      else if (n.site !== undefined && !fileSites.has(key(n.client, n.site)) && !existingSites.has(key(n.client, n.site))) {
-        problem('nodes', i, 'site', `unknown site ${JSON.stringify(n.site)} of ${n.client}`);
-      }
-      if (n.parent !== undefined && !nodeKnown(n.client, n.parent)) problem('nodes', i, 'parent', `unknown parent node ${JSON.stringify(n.parent)} of ${n.client}`);
-      if (n.parent === n.name) problem('nodes', i, 'parent', 'a node cannot be its own parent');
-    });
-    doc.links.forEach((l, i) => {
-      once('links', i, key(l.client, l.from, l.to), `link ${l.from} → ${l.to} of ${l.client}`);
-      if (!clientKnown(l.client)) problem('links', i, 'client', `unknown client ${JSON.stringify(l.client)}`);
-      else {
-        if (!nodeKnown(l.client, l.from)) problem('links', i, 'from', `unknown node ${JSON.stringify(l.from)} of ${l.client}`);
-        if (!nodeKnown(l.client, l.to)) problem('links', i, 'to', `unknown node ${JSON.stringify(l.to)} of ${l.client}`);
-      }
-    });
-    if (total > 0) throw new TopologyImportRefused(problems, total);
-
-    const summary: ImportSummary = { clients: { created: 0, updated: 0 }, sites: { created: 0, updated: 0 }, nodes: { created: 0, updated: 0 }, links: { created: 0, updated: 0 } };
-
-    // Clients
-    const newClients = doc.clients.filter((c) => !existingClients.has(c.slug));
-    const oldClients = doc.clients.filter((c) => existingClients.has(c.slug));
-    const renamedClients: string[] = newClients.map((c) => c.slug);
-    if (newClients.length) {
-      const rows = await database.rows<{ id: string; slug: string }>(
-        sql`insert into clients (slug, name, timezone, uptime_target)
-            select x.slug, x.name, coalesce(x.timezone, 'UTC'), coalesce(x."uptimeTarget", 99.9)
-            from jsonb_to_recordset(${json(newClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real)
-            returning id, slug`,
+  const existingClients = new Map(
+    (await database.rows<{ id: string; slug: string }>(sql`select id, slug from clients where slug = any(${texts(slugs)})`, tx)).map((c) => [c.slug, c.id]),
+  );
+  const existingSites = new Map(
+    (
+      await database.rows<{ id: string; slug: string; name: string }>(
+        sql`select s.id, c.slug, s.name from sites s join clients c on c.id = s.client_id where c.slug = any(${texts(slugs)})`,
         tx,
-      );
-      for (const r of rows) existingClients.set(r.slug, r.id);
-    }
-    if (oldClients.length) {
-      // `was` is the same row as the statement found it: its name is the one being replaced.
-      const updated = await database.rows<{ slug: string; renamed: boolean }>(
-        sql`update clients c set name = x.name, timezone = coalesce(x.timezone, c.timezone), uptime_target = coalesce(x."uptimeTarget", c.uptime_target)
-            from jsonb_to_recordset(${json(oldClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real), clients was
-            where c.slug = x.slug and was.id = c.id
-            returning c.slug, was.name is distinct from x.name as renamed`,
+      )
+    ).map((s) => [key(s.slug, s.name), s.id]),
+  );
+  const existingNodes = new Map(
+    (
+      await database.rows<{ id: string; slug: string; name: string }>(
+        sql`select n.id, c.slug, n.name from nodes n join clients c on c.id = n.client_id where c.slug = any(${texts(slugs)})`,
         tx,
-      );
-      for (const row of updated) if (row.renamed) renamedClients.push(row.slug);
-    }
-    summary.clients = { created: newClients.length, updated: oldClients.length };
+      )
+    ).map((n) => [key(n.slug, n.name), n.id]),
+  );
 
-    // Sites
-    const siteRows = doc.sites.map((s) => ({ clientId: existingClients.get(s.client)!, k: key(s.client, s.name), name: s.name, location: s.location ?? null }));
-    const newSites = siteRows.filter((s) => !existingSites.has(s.k));
-    const oldSites = siteRows.filter((s) => existingSites.has(s.k)).map((s) => ({ ...s, id: existingSites.get(s.k)! }));
-    if (newSites.length) {
-      const rows = await database.rows<{ id: string; client_id: string; name: string }>(
-        sql`insert into sites (client_id, name, location)
-            select x."clientId", x.name, x.location from jsonb_to_recordset(${json(newSites)}) as x("clientId" uuid, name text, location text)
-            returning id, client_id, name`,
-        tx,
-      );
-      const slugOf = new Map([...existingClients].map(([slug, id]) => [id, slug]));
-      for (const r of rows) existingSites.set(key(slugOf.get(r.client_id)!, r.name), r.id);
-    }
-    if (oldSites.length) {
-      await database.rows(
-        sql`update sites s set location = coalesce(x.location, s.location)
-            from jsonb_to_recordset(${json(oldSites)}) as x(id uuid, location text) where s.id = x.id`,
-        tx,
-      );
-    }
-    summary.sites = { created: newSites.length, updated: oldSites.length };
+  // Names the file itself declares, and duplicates within it.
+  const seen = new Map<string, number>();
+  const once = (section: Section, index: number, k: string, what: string) => {
+    const first = seen.get(`${section}\u0001${k}`);
+    if (first !== undefined) problem(section, index, '', `${what} appears twice (first at line ${parsed.lineOf(section, first) ?? '?'})`);
+    else seen.set(`${section}\u0001${k}`, index);
+  };
+  const fileClients = new Set(doc.clients.map((c) => c.slug));
+  const fileSites = new Set(doc.sites.map((s) => key(s.client, s.name)));
+  const fileNodes = new Set(doc.nodes.map((n) => key(n.client, n.name)));
+  const clientKnown = (slug: string) => fileClients.has(slug) || existingClients.has(slug);
+  const nodeKnown = (client: string, name: string) => fileNodes.has(key(client, name)) || existingNodes.has(key(client, name));
 
-    // Nodes, then their parents (a parent may come later in the file)
-    const nodeRows = doc.nodes.map((n) => ({
-      k: key(n.client, n.name),
-      clientId: existingClients.get(n.client)!,
-      siteId: n.site === undefined ? null : existingSites.get(key(n.client, n.site))!,
-      hasSite: n.site !== undefined,
-      name: n.name,
-      kind: n.kind ?? null,
-      labels: n.labels ?? null,
-      x: n.x ?? null,
-      y: n.y ?? null,
-    }));
-    const newNodes = nodeRows.filter((n) => !existingNodes.has(n.k));
-    const oldNodes = nodeRows.filter((n) => existingNodes.has(n.k)).map((n) => ({ ...n, id: existingNodes.get(n.k)! }));
-    for (let i = 0; i < newNodes.length; i += 2000) {
-      const chunk = newNodes.slice(i, i + 2000);
-      const rows = await database.rows<{ id: string; client_id: string; name: string }>(
-        sql`insert into nodes (client_id, site_id, name, kind, labels, x, y)
-            select x."clientId", x."siteId", x.name, coalesce(x.kind, 'server'), coalesce(x.labels, '{}'::jsonb), x.x, x.y
-            from jsonb_to_recordset(${json(chunk)}) as x("clientId" uuid, "siteId" uuid, name text, kind text, labels jsonb, x float8, y float8)
-            returning id, client_id, name`,
-        tx,
-      );
-      const slugOf = new Map([...existingClients].map(([slug, id]) => [id, slug]));
-      for (const r of rows) existingNodes.set(key(slugOf.get(r.client_id)!, r.name), r.id);
-    }
-    for (let i = 0; i < oldNodes.length; i += 2000) {
-      await database.rows(
-        sql`update nodes n set site_id = case when x."hasSite" then x."siteId" else n.site_id end, kind = coalesce(x.kind, n.kind),
-              labels = coalesce(x.labels, n.labels), x = coalesce(x.x, n.x), y = coalesce(x.y, n.y)
-            from jsonb_to_recordset(${json(oldNodes.slice(i, i + 2000))}) as x(id uuid, "siteId" uuid, "hasSite" boolean, kind text, labels jsonb, x float8, y float8)
-            where n.id = x.id`,
-        tx,
-      );
-    }
-    const parents = doc.nodes.filter((n) => n.parent !== undefined).map((n) => ({ id: existingNodes.get(key(n.client, n.name))!, parentId: existingNodes.get(key(n.client, n.parent!))! }));
-    if (parents.length) {
-      await database.rows(sql`update nodes n set parent_id = x."parentId" from jsonb_to_recordset(${json(parents)}) as x(id uuid, "parentId" uuid) where n.id = x.id`, tx);
-    }
-    // A position in the file is a hand placement: pin it.
-    const placed = doc.nodes.filter((n) => n.x !== undefined).map((n) => existingNodes.get(key(n.client, n.name))!);
-    if (placed.length) {
-      await database.rows(sql`insert into node_pins (node_id) select v::uuid from jsonb_array_elements_text(${json(placed)}) as v on conflict do nothing`, tx);
-    }
-    summary.nodes = { created: newNodes.length, updated: oldNodes.length };
-
-    // Links
-    const linkRows = doc.links.map((l) => ({
-      clientId: existingClients.get(l.client)!,
-      from: existingNodes.get(key(l.client, l.from))!,
-      to: existingNodes.get(key(l.client, l.to))!,
-      capacity: l.capacityMbps ?? null,
-      utilisation: l.utilisation ?? null,
-    }));
-    let linksCreated = 0;
-    for (let i = 0; i < linkRows.length; i += 2000) {
-      const rows = await database.rows<{ inserted: boolean }>(
-        sql`insert into links (client_id, from_node_id, to_node_id, capacity_mbps, utilisation)
-            select x."clientId", x."from", x."to", x.capacity, x.utilisation
-            from jsonb_to_recordset(${json(linkRows.slice(i, i + 2000))}) as x("clientId" uuid, "from" uuid, "to" uuid, capacity real, utilisation real)
-            on conflict (from_node_id, to_node_id) do update set capacity_mbps = coalesce(excluded.capacity_mbps, links.capacity_mbps),
-              utilisation = coalesce(excluded.utilisation, links.utilisation)
-            returning (xmax = 0) as inserted`,
-        tx,
-      );
-      linksCreated += rows.filter((r) => r.inserted).length;
-    }
-    summary.links = { created: linksCreated, updated: linkRows.length - linksCreated };
-    return { summary, clients: slugs, renamedClients };
+  doc.clients.forEach((c, i) => once('clients', i, c.slug, `client ${c.slug}`));
+  doc.sites.forEach((s, i) => {
+    once('sites', i, key(s.client, s.name), `site ${JSON.stringify(s.name)} of ${s.client}`);
+    if (!clientKnown(s.client)) problem('sites', i, 'client', `unknown client ${JSON.stringify(s.client)}: add it to the file's clients`);
   });
+  doc.nodes.forEach((n, i) => {
+    once('nodes', i, key(n.client, n.name), `node ${JSON.stringify(n.name)} of ${n.client}`);
+    if (!clientKnown(n.client)) problem('nodes', i, 'client', `unknown client ${JSON.stringify(n.client)}`);
+    else if (n.site !== undefined && !fileSites.has(key(n.client, n.site)) && !existingSites.has(key(n.client, n.site))) {
+      problem('nodes', i, 'site', `unknown site ${JSON.stringify(n.site)} of ${n.client}`);
+    }
+    if (n.parent !== undefined && !nodeKnown(n.client, n.parent)) problem('nodes', i, 'parent', `unknown parent node ${JSON.stringify(n.parent)} of ${n.client}`);
+    if (n.parent === n.name) problem('nodes', i, 'parent', 'a node cannot be its own parent');
+  });
+  doc.links.forEach((l, i) => {
+    once('links', i, key(l.client, l.from, l.to), `link ${l.from} → ${l.to} of ${l.client}`);
+    if (!clientKnown(l.client)) problem('links', i, 'client', `unknown client ${JSON.stringify(l.client)}`);
+    else {
+      if (!nodeKnown(l.client, l.from)) problem('links', i, 'from', `unknown node ${JSON.stringify(l.from)} of ${l.client}`);
+      if (!nodeKnown(l.client, l.to)) problem('links', i, 'to', `unknown node ${JSON.stringify(l.to)} of ${l.client}`);
+    }
+  });
+  if (total > 0) throw new TopologyImportRefused(problems, total);
+
+  const summary: ImportSummary = { clients: { created: 0, updated: 0 }, sites: { created: 0, updated: 0 }, nodes: { created: 0, updated: 0 }, links: { created: 0, updated: 0 } };
+
+  // Clients
+  const newClients = doc.clients.filter((c) => !existingClients.has(c.slug));
+  const oldClients = doc.clients.filter((c) => existingClients.has(c.slug));
+  const renamedClients: string[] = newClients.map((c) => c.slug);
+  if (newClients.length) {
+    const rows = await database.rows<{ id: string; slug: string }>(
+      sql`insert into clients (slug, name, timezone, uptime_target)
+          select x.slug, x.name, coalesce(x.timezone, 'UTC'), coalesce(x."uptimeTarget", 99.9)
+          from jsonb_to_recordset(${json(newClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real)
+          returning id, slug`,
+      tx,
+    );
+    for (const r of rows) existingClients.set(r.slug, r.id);
+  }
+  if (oldClients.length) {
+    // `was` is the same row as the statement found it: its name is the one being replaced.
+    const updated = await database.rows<{ slug: string; renamed: boolean }>(
+      sql`update clients c set name = x.name, timezone = coalesce(x.timezone, c.timezone), uptime_target = coalesce(x."uptimeTarget", c.uptime_target)
+          from jsonb_to_recordset(${json(oldClients)}) as x(slug text, name text, timezone text, "uptimeTarget" real), clients was
+          where c.slug = x.slug and was.id = c.id
+          returning c.slug, was.name is distinct from x.name as renamed`,
+      tx,
+    );
+    for (const row of updated) if (row.renamed) renamedClients.push(row.slug);
+  }
+  summary.clients = { created: newClients.length, updated: oldClients.length };
+
+  // Sites
+  const siteRows = doc.sites.map((s) => ({ clientId: existingClients.get(s.client)!, k: key(s.client, s.name), name: s.name, location: s.location ?? null }));
+  const newSites = siteRows.filter((s) => !existingSites.has(s.k));
+  const oldSites = siteRows.filter((s) => existingSites.has(s.k)).map((s) => ({ ...s, id: existingSites.get(s.k)! }));
+  if (newSites.length) {
+    const rows = await database.rows<{ id: string; client_id: string; name: string }>(
+      sql`insert into sites (client_id, name, location)
+          select x."clientId", x.name, x.location from jsonb_to_recordset(${json(newSites)}) as x("clientId" uuid, name text, location text)
+          returning id, client_id, name`,
+      tx,
+    );
+    const slugOf = new Map([...existingClients].map(([slug, id]) => [id, slug]));
+    for (const r of rows) existingSites.set(key(slugOf.get(r.client_id)!, r.name), r.id);
+  }
+  if (oldSites.length) {
+    await database.rows(
+      sql`update sites s set location = coalesce(x.location, s.location)
+          from jsonb_to_recordset(${json(oldSites)}) as x(id uuid, location text) where s.id = x.id`,
+      tx,
+    );
+  }
+  summary.sites = { created: newSites.length, updated: oldSites.length };
+
+  // Nodes, then their parents (a parent may come later in the file)
+  const nodeRows = doc.nodes.map((n) => ({
+    k: key(n.client, n.name),
+    clientId: existingClients.get(n.client)!,
+    siteId: n.site === undefined ? null : existingSites.get(key(n.client, n.site))!,
+    hasSite: n.site !== undefined,
+    name: n.name,
+    kind: n.kind ?? null,
+    labels: n.labels ?? null,
+    x: n.x ?? null,
+    y: n.y ?? null,
+  }));
+  const newNodes = nodeRows.filter((n) => !existingNodes.has(n.k));
+  const oldNodes = nodeRows.filter((n) => existingNodes.has(n.k)).map((n) => ({ ...n, id: existingNodes.get(n.k)! }));
+  for (let i = 0; i < newNodes.length; i += 2000) {
+    const chunk = newNodes.slice(i, i + 2000);
+    const rows = await database.rows<{ id: string; client_id: string; name: string }>(
+      sql`insert into nodes (client_id, site_id, name, kind, labels, x, y)
+          select x."clientId", x."siteId", x.name, coalesce(x.kind, 'server'), coalesce(x.labels, '{}'::jsonb), x.x, x.y
+          from jsonb_to_recordset(${json(chunk)}) as x("clientId" uuid, "siteId" uuid, name text, kind text, labels jsonb, x float8, y float8)
+          returning id, client_id, name`,
+      tx,
+    );
+    const slugOf = new Map([...existingClients].map(([slug, id]) => [id, slug]));
+    for (const r of rows) existingNodes.set(key(slugOf.get(r.client_id)!, r.name), r.id);
+  }
+  for (let i = 0; i < oldNodes.length; i += 2000) {
+    await database.rows(
+      sql`update nodes n set site_id = case when x."hasSite" then x."siteId" else n.site_id end, kind = coalesce(x.kind, n.kind),
+            labels = coalesce(x.labels, n.labels), x = coalesce(x.x, n.x), y = coalesce(x.y, n.y)
+          from jsonb_to_recordset(${json(oldNodes.slice(i, i + 2000))}) as x(id uuid, "siteId" uuid, "hasSite" boolean, kind text, labels jsonb, x float8, y float8)
+          where n.id = x.id`,
+      tx,
+    );
+  }
+  const parents = doc.nodes.filter((n) => n.parent !== undefined).map((n) => ({ id: existingNodes.get(key(n.client, n.name))!, parentId: existingNodes.get(key(n.client, n.parent!))! }));
+  if (parents.length) {
+    await database.rows(sql`update nodes n set parent_id = x."parentId" from jsonb_to_recordset(${json(parents)}) as x(id uuid, "parentId" uuid) where n.id = x.id`, tx);
+  }
+  // A position in the file is a hand placement: pin it.
+  const placed = doc.nodes.filter((n) => n.x !== undefined).map((n) => existingNodes.get(key(n.client, n.name))!);
+  if (placed.length) {
+    await database.rows(sql`insert into node_pins (node_id) select v::uuid from jsonb_array_elements_text(${json(placed)}) as v on conflict do nothing`, tx);
+  }
+  summary.nodes = { created: newNodes.length, updated: oldNodes.length };
+
+  // Links
+  const linkRows = doc.links.map((l) => ({
+    clientId: existingClients.get(l.client)!,
+    from: existingNodes.get(key(l.client, l.from))!,
+    to: existingNodes.get(key(l.client, l.to))!,
+    capacity: l.capacityMbps ?? null,
+    utilisation: l.utilisation ?? null,
+  }));
+  let linksCreated = 0;
+  for (let i = 0; i < linkRows.length; i += 2000) {
+    const rows = await database.rows<{ inserted: boolean }>(
+      sql`insert into links (client_id, from_node_id, to_node_id, capacity_mbps, utilisation)
+          select x."clientId", x."from", x."to", x.capacity, x.utilisation
+          from jsonb_to_recordset(${json(linkRows.slice(i, i + 2000))}) as x("clientId" uuid, "from" uuid, "to" uuid, capacity real, utilisation real)
+          on conflict (from_node_id, to_node_id) do update set capacity_mbps = coalesce(excluded.capacity_mbps, links.capacity_mbps),
+            utilisation = coalesce(excluded.utilisation, links.utilisation)
+          returning (xmax = 0) as inserted`,
+      tx,
+    );
+    linksCreated += rows.filter((r) => r.inserted).length;
+  }
+  summary.links = { created: linksCreated, updated: linkRows.length - linksCreated };
+  return { summary, clients: slugs, renamedClients };
 }
 
 /** Stores positions (after the automatic layout, or dragged in /map); `pin` marks them hand-placed. */

@@ -3,11 +3,10 @@
  * topology and uptime routes; the topology service (layout, socket news); the uptime roller; the
  * demo wall and the demo's link utilisation.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../http/app-context.ts';
-import { recordAudit } from '../audit/audit-log.ts';
-import { wallRoutes, type WallAudit } from './wall-routes.ts';
+import { wallRoutes } from './wall-routes.ts';
 import { createWall } from './wall-store.ts';
 import { TopologyService } from '../topology/topology-service.ts';
 import { topologyRoutes } from '../topology/topology-routes.ts';
@@ -26,29 +25,12 @@ export interface WallFeatures {
   stop(): Promise<void>;
 }
 
-/** Audit rows for what people do to walls (the audit log is append-only). */
-function wallAudit(context: AppContext): WallAudit {
-  return async (request: FastifyRequest, action, wall, detail = {}) => {
-    const user = request.session?.user;
-    await recordAudit(context.database, context.database.db, {
-      actor: user ? `user:${user.id}` : 'system',
-      actorName: user?.name ?? 'system',
-      action,
-      entity: 'wall',
-      entityId: wall.id,
-      detail,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
-    });
-  };
-}
-
 export function installWallFeatures(app: FastifyInstance, context: AppContext): WallFeatures {
   const { database, realtime, news } = context;
   const topology = new TopologyService({ database, realtime, news, log: app.log });
   // Heatmaps on every process reload: the roller that wrote the roll-ups may run in another process than theirs.
   const uptime = new UptimeRoller({ database, log: app.log, onRolled: () => news.tell({ kind: 'uptime:rolled' }) });
-  wallRoutes(app, context, wallAudit(context));
+  wallRoutes(app, context);
   topologyRoutes(app, context, topology);
   uptimeRoutes(app, context);
   let demoLoad: ReturnType<typeof setInterval> | null = null;

@@ -26,6 +26,9 @@ import {
   wallForToken,
 } from './wall-store.ts';
 import { wallScope } from './wall-auth.ts';
+import type { Tx } from '../db/database.ts';
+import { auditBy, recordAudit } from '../audit/audit-log.ts';
+import { actorFromRequest } from '../incidents/actor.ts';
 
 const idParams = z.object({ id: z.string().uuid('must be a wall id') });
 const openQuery = z.object({ token: z.string().min(1).max(200).optional() });
@@ -33,16 +36,16 @@ const openQuery = z.object({ token: z.string().min(1).max(200).optional() });
 /** Chrome keeps cookies at most 400 days; the wall is re-opened with its link after that. */
 const WALL_COOKIE_MAX_AGE_S = 400 * 86_400;
 
-/** Someone else's action on a wall (create, edit, rotate, revoke, delete), for the audit log when it exists. */
-export type WallAudit = (request: FastifyRequest, action: string, wall: WallDto, detail?: Record<string, unknown>) => Promise<void>;
-
 /**
  * Walls: admins and leads manage them; a wall screen opens with its device token once
  * (`GET /wall/<id>?token=…` → HttpOnly cookie → 303 to `/wall/<id>`), and reads what its panels need.
  */
-export function wallRoutes(app: FastifyInstance, context: AppContext, audit: WallAudit = async () => {}): void {
+export function wallRoutes(app: FastifyInstance, context: AppContext): void {
   const { database, revocations, news } = context;
   const db = database.db;
+  /** The audit row of a lead's action on a wall, written in the change's own transaction (`tx`). */
+  const audit = (request: FastifyRequest, tx: Tx, action: string, wall: WallDto, detail: Record<string, unknown> = {}) =>
+    recordAudit(database, tx, { ...auditBy(actorFromRequest(request)), action, entity: 'wall', entityId: wall.id, detail });
   const lead = { config: { role: 'lead' as const } };
   const params = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
   const withToken = (wall: WallDto, token: string): WallWithTokenDto => ({ wall, token, openPath: `/wall/${wall.id}?token=${encodeURIComponent(token)}` });
@@ -51,8 +54,9 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
 
   app.post('/api/v1/walls', lead, async (request, reply) => {
     const input = parseOrThrow(createWallRequest, request.body);
-    const { wall, token } = await createWall(db, input, sessionOf(request).user.id);
-    await audit(request, 'wall.create', wall, { name: wall.name, clients: wall.clients });
+    const { wall, token } = await createWall(db, input, sessionOf(request).user.id, (tx, created) =>
+      audit(request, tx, 'wall.create', created, { name: created.name, clients: created.clients }),
+    );
     return reply.status(201).send(withToken(wall, token));
   });
 
@@ -60,9 +64,11 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
 
   app.patch('/api/v1/walls/:id', lead, async (request) => {
     const id = params(request);
-    const before = toWallDto(await getWallRow(db, id));
-    const wall = await updateWall(db, id, parseOrThrow(updateWallRequest, request.body));
-    await audit(request, 'wall.update', wall, { before: { name: before.name, clients: before.clients, pages: before.pages.length }, after: { name: wall.name, clients: wall.clients, pages: wall.pages.length } });
+    const input = parseOrThrow(updateWallRequest, request.body);
+    const summary = (w: WallDto) => ({ name: w.name, clients: w.clients, pages: w.pages.length });
+    const { before, after: wall } = await updateWall(db, id, input, (tx, { before, after }) =>
+      audit(request, tx, 'wall.update', after, { before: summary(before), after: summary(after) }),
+    );
     // Its screens, on every server process, load the new layout; other clients need sockets scoped anew, so
     // those screens reconnect instead (and load the layout as they do).
     if (JSON.stringify(before.clients) !== JSON.stringify(wall.clients)) await revocations.end({ wallId: id, rescope: true, version: wall.version });
@@ -71,26 +77,25 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
   });
 
   app.delete('/api/v1/walls/:id', lead, async (request, reply) => {
-    const wall = await deleteWall(db, params(request));
+    const wall = await deleteWall(db, params(request), (tx, deleted) => audit(request, tx, 'wall.delete', deleted));
     // Past its last version: every screen of it ends, wherever it was opened.
     await revocations.end({ wallId: wall.id, reason: 'deleted', version: wall.version + 1 });
-    await audit(request, 'wall.delete', wall);
     return reply.status(204).send();
   });
 
   /** Rotate: a new device token (shown once); screens holding the old one, on every server process, are disconnected. */
   app.post('/api/v1/walls/:id/token', lead, async (request, reply) => {
-    const { wall, token } = await rotateWallToken(db, params(request));
+    const { wall, token } = await rotateWallToken(db, params(request), (tx, rotated) =>
+      audit(request, tx, 'wall.token_rotate', rotated, { tokenPrefix: rotated.tokenPrefix }),
+    );
     await revocations.end({ wallId: wall.id, reason: 'rotated', version: wall.version });
-    await audit(request, 'wall.token_rotate', wall, { tokenPrefix: wall.tokenPrefix });
     return reply.status(201).send(withToken(wall, token));
   });
 
   /** Revoke: no token opens the wall until a new one is issued; its screens, on every server process, are disconnected. */
   app.delete('/api/v1/walls/:id/token', lead, async (request) => {
-    const wall = await revokeWallToken(db, params(request));
+    const wall = await revokeWallToken(db, params(request), (tx, revoked) => audit(request, tx, 'wall.token_revoke', revoked));
     await revocations.end({ wallId: wall.id, reason: 'revoked', version: wall.version });
-    await audit(request, 'wall.token_revoke', wall);
     return wall;
   });
 

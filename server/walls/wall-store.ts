@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.ts';
+import type { AlsoInTransaction, Db } from '../db/database.ts';
 import { clients, walls } from '../db/schema/index.ts';
 import { hashToken, newSecret } from '../auth/tokens.ts';
 import { DomainError } from '../errors.ts';
@@ -67,26 +67,35 @@ function newDeviceToken(): { token: string; tokenHash: string; tokenPrefix: stri
   return { token, tokenHash: hashToken(token), tokenPrefix: token.slice(0, TOKEN_PREFIX.length + 4) };
 }
 
-export async function createWall(db: Db, input: CreateWallRequest, createdBy: string | null): Promise<{ wall: WallDto; token: string }> {
+/**
+ * Every change to a wall takes `afterward`: more to write in its transaction (the audit row), so there is
+ * never a change without its record, nor a record of a change that was refused.
+ */
+export async function createWall(db: Db, input: CreateWallRequest, createdBy: string | null, afterward?: AlsoInTransaction<WallDto>): Promise<{ wall: WallDto; token: string }> {
   const clientList = input.clients ? [...new Set(input.clients)].sort() : null;
-  await checkClients(db, clientList);
-  checkPanelClients(input.pages, clientList);
   const { token, tokenHash, tokenPrefix } = newDeviceToken();
-  const [row] = await db
-    .insert(walls)
-    .values({
-      name: input.name,
-      clients: clientList,
-      pages: input.pages,
-      chime: input.chime ?? { enabled: false, repeatMinutes: 5 },
-      pixelShift: input.pixelShift ?? true,
-      tokenHash,
-      tokenPrefix,
-      tokenCreatedAt: new Date(),
-      createdBy,
-    })
-    .returning();
-  return { wall: toWallDto(row), token };
+  const wall = await db.transaction(async (tx) => {
+    await checkClients(tx, clientList);
+    checkPanelClients(input.pages, clientList);
+    const [row] = await tx
+      .insert(walls)
+      .values({
+        name: input.name,
+        clients: clientList,
+        pages: input.pages,
+        chime: input.chime ?? { enabled: false, repeatMinutes: 5 },
+        pixelShift: input.pixelShift ?? true,
+        tokenHash,
+        tokenPrefix,
+        tokenCreatedAt: new Date(),
+        createdBy,
+      })
+      .returning();
+    const created = toWallDto(row);
+    await afterward?.(tx, created);
+    return created;
+  });
+  return { wall, token };
 }
 
 export async function listWalls(db: Db): Promise<WallDto[]> {
@@ -99,58 +108,76 @@ export async function getWallRow(db: Db, id: string): Promise<WallRow> {
   return row;
 }
 
-export async function updateWall(db: Db, id: string, input: UpdateWallRequest): Promise<WallDto> {
-  const current = await getWallRow(db, id);
-  if (input.version !== undefined && input.version !== current.version) {
-    throw new DomainError('conflict', `the wall was changed by someone else (version ${current.version}, you edited ${input.version}): reload it`);
-  }
-  const clientList = input.clients === undefined ? current.clients : input.clients === null ? null : [...new Set(input.clients)].sort();
-  if (input.clients !== undefined) await checkClients(db, clientList);
-  checkPanelClients(input.pages ?? current.pages, clientList);
-  const [row] = await db
-    .update(walls)
-    .set({
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.clients !== undefined ? { clients: clientList } : {}),
-      ...(input.pages !== undefined ? { pages: input.pages } : {}),
-      ...(input.chime !== undefined ? { chime: input.chime } : {}),
-      ...(input.pixelShift !== undefined ? { pixelShift: input.pixelShift } : {}),
-      updatedAt: new Date(),
-      version: sql`${walls.version} + 1`,
-    })
-    .where(and(eq(walls.id, id), eq(walls.version, current.version)))
-    .returning();
-  if (!row) throw new DomainError('conflict', 'the wall was changed by someone else meanwhile: reload it');
-  return toWallDto(row);
+/** Changes a wall; `before` is the wall as this change found it (what the audit row and the screens compare with). */
+export async function updateWall(
+  db: Db,
+  id: string,
+  input: UpdateWallRequest,
+  afterward?: AlsoInTransaction<{ before: WallDto; after: WallDto }>,
+): Promise<{ before: WallDto; after: WallDto }> {
+  return db.transaction(async (tx) => {
+    const current = await getWallRow(tx, id);
+    if (input.version !== undefined && input.version !== current.version) {
+      throw new DomainError('conflict', `the wall was changed by someone else (version ${current.version}, you edited ${input.version}): reload it`);
+    }
+    const clientList = input.clients === undefined ? current.clients : input.clients === null ? null : [...new Set(input.clients)].sort();
+    if (input.clients !== undefined) await checkClients(tx, clientList);
+    checkPanelClients(input.pages ?? current.pages, clientList);
+    const [row] = await tx
+      .update(walls)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.clients !== undefined ? { clients: clientList } : {}),
+        ...(input.pages !== undefined ? { pages: input.pages } : {}),
+        ...(input.chime !== undefined ? { chime: input.chime } : {}),
+        ...(input.pixelShift !== undefined ? { pixelShift: input.pixelShift } : {}),
+        updatedAt: new Date(),
+        version: sql`${walls.version} + 1`,
+      })
+      .where(and(eq(walls.id, id), eq(walls.version, current.version)))
+      .returning();
+    if (!row) throw new DomainError('conflict', 'the wall was changed by someone else meanwhile: reload it');
+    const changed = { before: toWallDto(current), after: toWallDto(row) };
+    await afterward?.(tx, changed);
+    return changed;
+  });
 }
 
-export async function deleteWall(db: Db, id: string): Promise<WallDto> {
-  const [row] = await db.delete(walls).where(eq(walls.id, id)).returning();
-  if (!row) throw new DomainError('not_found', 'no such wall');
-  return toWallDto(row);
+export async function deleteWall(db: Db, id: string, afterward?: AlsoInTransaction<WallDto>): Promise<WallDto> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.delete(walls).where(eq(walls.id, id)).returning();
+    if (!row) throw new DomainError('not_found', 'no such wall');
+    const deleted = toWallDto(row);
+    await afterward?.(tx, deleted);
+    return deleted;
+  });
 }
 
 /** A new device token; the previous one stops working at once. */
-export async function rotateWallToken(db: Db, id: string): Promise<{ wall: WallDto; token: string }> {
-  await getWallRow(db, id);
+export async function rotateWallToken(db: Db, id: string, afterward?: AlsoInTransaction<WallDto>): Promise<{ wall: WallDto; token: string }> {
   const { token, tokenHash, tokenPrefix } = newDeviceToken();
-  const [row] = await db
-    .update(walls)
-    .set({ tokenHash, tokenPrefix, tokenCreatedAt: new Date(), revokedAt: null, updatedAt: new Date(), version: sql`${walls.version} + 1` })
-    .where(eq(walls.id, id))
-    .returning();
-  return { wall: toWallDto(row), token };
+  const wall = await changeToken(db, id, { tokenHash, tokenPrefix, tokenCreatedAt: new Date(), revokedAt: null }, afterward);
+  return { wall, token };
 }
 
 /** No token opens the wall any more until a new one is issued. */
-export async function revokeWallToken(db: Db, id: string): Promise<WallDto> {
-  await getWallRow(db, id);
-  const [row] = await db
-    .update(walls)
-    .set({ tokenHash: null, revokedAt: new Date(), updatedAt: new Date(), version: sql`${walls.version} + 1` })
-    .where(eq(walls.id, id))
-    .returning();
-  return toWallDto(row);
+export function revokeWallToken(db: Db, id: string, afterward?: AlsoInTransaction<WallDto>): Promise<WallDto> {
+  return changeToken(db, id, { tokenHash: null, revokedAt: new Date() }, afterward);
+}
+
+/** Sets a wall's token fields as one new version of it; an unknown wall is "not found". */
+function changeToken(db: Db, id: string, set: Partial<typeof walls.$inferInsert>, afterward?: AlsoInTransaction<WallDto>): Promise<WallDto> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(walls)
+      .set({ ...set, updatedAt: new Date(), version: sql`${walls.version} + 1` })
+      .where(eq(walls.id, id))
+      .returning();
+    if (!row) throw new DomainError('not_found', 'no such wall');
+    const wall = toWallDto(row);
+    await afterward?.(tx, wall);
+    return wall;
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
 import type { AuditPage, HandoverDto, LeadOverviewDto, TeamDto } from '../../src/lib/protocol/console.ts';
+import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 
 describe.each(DATABASES)('teams, audit, lead views and preferences on $name', (database) => {
   let server: TestServer;
@@ -139,6 +140,57 @@ describe.each(DATABASES)('teams, audit, lead views and preferences on $name', (d
     // Same name, role, password and sessions: still signed in, as before.
     expect(await database.rows(stored)).toEqual(before);
     expect((await target.get('/api/v1/session')).status).toBe(200);
+  });
+
+  it('a rename and the change rows that show it on open screens commit together: when those cannot be written, nothing is renamed', async () => {
+    const { database } = server.context;
+    const holder = await person(server, 'renata@example.com', 'engineer', null, 'Renata');
+    const team = (await admin.post<{ team: TeamDto }>('/api/v1/teams', { slug: 'field', name: 'Field' })).body.team;
+    expect((await admin.post('/api/v1/topology/clients', { slug: 'initech', name: 'Initech' })).status).toBe(201);
+    const [incident] = await fire([uniqueAlert('initech')]);
+    expect((await admin.post(`/api/v1/incidents/${incident.id}/assign`, { assigneeId: holder.id, teamId: team.id })).status).toBe(200);
+    // A console open on the incident all along.
+    const screen = await admin.socket();
+    const shown: IncidentDto[] = [];
+    screen.on('incidents:changed', (delta) => shown.push(...delta.incidents));
+    expect(await screen.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'console' })).toMatchObject({ ok: true });
+    const stored = async () => ({
+      names: await database.rows(
+        sql`select (select name from users where id = ${holder.id}::uuid) as person, (select name from teams where id = ${team.id}::uuid) as team,
+                   (select name from clients where slug = 'initech') as client, (select count(*)::int from nodes where name = 'initech-fw') as nodes`,
+      ),
+      audit: await database.rows(sql`select count(*)::int as n from audit_log`),
+      changes: await database.rows(sql`select count(*)::int as n from changes`),
+    });
+    const before = await stored();
+
+    // The change rows carrying the new name fail (as a crash between rename and change rows would leave them).
+    await database.rows(sql`create function refuse_renamed() returns trigger language plpgsql as $$
+      begin if new.data::text like '%Never Shown%' then raise exception 'change log unavailable'; end if; return new; end $$`);
+    await database.rows(sql`create trigger refuse_renamed before insert on changes for each row execute function refuse_renamed()`);
+    try {
+      expect((await admin.call('PATCH', `/api/v1/users/${holder.id}`, { name: 'Never Shown' })).status).toBe(500);
+      expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Never Shown' })).status).toBe(500);
+      expect((await admin.post('/api/v1/topology/clients', { slug: 'initech', name: 'Never Shown' })).status).toBe(500);
+      const importing = { clients: [{ slug: 'initech', name: 'Never Shown' }], nodes: [{ client: 'initech', name: 'initech-fw' }] };
+      expect((await admin.post('/api/v1/topology/import', importing)).status).toBe(500);
+    } finally {
+      await database.rows(sql`drop trigger refuse_renamed on changes`);
+      await database.rows(sql`drop function refuse_renamed()`);
+    }
+    // Not renamed, not imported, not audited: nothing any screen could show, now or after a reload.
+    expect(await stored()).toEqual(before);
+
+    // Renamed for real, the open screen shows each new name.
+    expect((await admin.call('PATCH', `/api/v1/users/${holder.id}`, { name: 'Renata Ruiz' })).status).toBe(200);
+    expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Field Ops' })).status).toBe(200);
+    expect((await admin.post('/api/v1/topology/import', { clients: [{ slug: 'initech', name: 'Initech Finance' }] })).status).toBe(200);
+    await until(
+      () => shown.some((i) => i.id === incident.id && i.assigneeName === 'Renata Ruiz' && i.teamName === 'Field Ops' && i.clientName === 'Initech Finance'),
+      'the new names on the open screen',
+    );
+    expect(shown.filter((i) => [i.assigneeName, i.teamName, i.clientName].includes('Never Shown'))).toEqual([]);
+    screen.disconnect();
   });
 
   it('a refused command leaves no audit row', async () => {

@@ -20,7 +20,7 @@ import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/inc
 import type { TestAlert } from '../helpers/alertmanager.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
 import { ChangeWriter } from '../../server/engine/change-writer.ts';
-import { recordRenameShown } from '../../server/incidents/incident-commands.ts';
+import { Renames } from '../../server/incidents/renames.ts';
 import { announceRevocation } from '../../server/realtime/socket-revocations.ts';
 import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 
@@ -274,6 +274,42 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     await expectInStep(wall);
   });
 
+  it('a person and a team renamed on B show on a screen on A; a client rename by the CLI whose change rows fail is not made at all', async () => {
+    const console = await screenOnA('console');
+    const ivy = await person(b, 'ivy@example.com', 'engineer', null, 'Ivy');
+    const admin = await person(b, 'root@example.com', 'admin', null, 'Root');
+    const crew = (await admin.post('/api/v1/teams', { slug: 'crew', name: 'Crew' })).body.team as { id: string };
+    const [incident] = await fireOnB([uniqueAlert('hooli')]);
+    expect((await admin.post(`/api/v1/incidents/${incident.id}/assign`, { assigneeId: ivy.id, teamId: crew.id })).status).toBe(200);
+    await until(() => console.state.incidents.get(incident.id)?.assigneeName === 'Ivy', 'the assigned incident on A');
+
+    expect((await admin.call('PATCH', `/api/v1/users/${ivy.id}`, { name: 'Ivy Chen' })).status).toBe(200);
+    expect((await admin.call('PATCH', `/api/v1/teams/${crew.id}`, { name: 'Night Crew' })).status).toBe(200);
+    await until(() => console.state.incidents.get(incident.id)?.assigneeName === 'Ivy Chen' && console.state.incidents.get(incident.id)?.teamName === 'Night Crew', 'the new names on A');
+
+    // The CLI alone on Postgres: a rename whose change rows fail is not made, by the CLI nor anyone.
+    const files = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-renames-'));
+    const file = path.join(files, 'hooli.json');
+    fs.writeFileSync(file, JSON.stringify({ clients: [{ slug: 'hooli', name: 'Never Shown' }], nodes: [{ client: 'hooli', name: 'hooli-vpn' }] }));
+    const stored = async () => rows(sql`select c.name, (select count(*)::int from nodes n where n.client_id = c.id) as nodes from clients c where c.slug = 'hooli'`);
+    const before = await stored();
+    await rows(sql`create function refuse_renamed() returns trigger language plpgsql as $$
+      begin if new.data::text like '%Never Shown%' then raise exception 'change log unavailable'; end if; return new; end $$`);
+    await rows(sql`create trigger refuse_renamed before insert on changes for each row execute function refuse_renamed()`);
+    try {
+      const refused = await cli(['topology', 'import', file]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/change log unavailable/);
+    } finally {
+      await rows(sql`drop trigger refuse_renamed on changes`);
+      await rows(sql`drop function refuse_renamed()`);
+      fs.rmSync(files, { recursive: true, force: true });
+    }
+    expect(await stored()).toEqual(before);
+    expect(console.state.incidents.get(incident.id)?.clientName).toBe('Hooli');
+    await expectInStep(console);
+  });
+
   it('a user disabled with the CLI, and a session revoked on B, lose their sockets on A', async () => {
     const miaEnded = await socketEnding(await person(a, 'mia@example.com', 'engineer'));
     const disabled = await cli(['user', 'disable', '--email', 'mia@example.com']);
@@ -311,8 +347,10 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
       // A's listening connection goes, and cannot come back until we say: what is notified meanwhile is lost to A.
       await admin.unsafe(`alter database ${name} allow_connections false`);
       await admin`select pg_terminate_backend(${listener}, 5000)`;
-      await third.rows(sql`update clients set name = 'Initech Finance Group' where slug = 'initech'`);
-      await recordRenameShown(third, new ChangeWriter(third, () => {}), { clients: ['initech'] });
+      await new Renames(third, new ChangeWriter(third, () => {})).write(async (tx) => {
+        await third.rows(sql`update clients set name = 'Initech Finance Group' where slug = 'initech'`, tx);
+        return { result: undefined, renamed: { clients: ['initech'] } };
+      });
       await third.rows(sql`delete from sessions where user_id = ${zoe.id}::uuid`);
       await announceRevocation(third, { userId: zoe.id, reason: 'revoked' });
       await new Promise((resolve) => setTimeout(resolve, 300)); // A keeps trying to listen again, refused

@@ -109,6 +109,28 @@ describe('watchfloor topology import (PGlite on disk, through the running server
     expect(await counts(server)).toMatchObject({ clients: 1, sites: 1, nodes: 3, links: 2 });
   });
 
+  it('a rename goes through the running server with the change rows that show it: when those fail, nothing is imported', async () => {
+    const { database } = server.context;
+    const stored = async () => ({ counts: await counts(server), names: await database.rows(sql`select slug, name from clients order by slug`) });
+    const before = await stored();
+    expect(before.names).toEqual([{ slug: 'acme', name: 'Acme Logistics' }]);
+    const file = path.join(files, 'rename.json');
+    fs.writeFileSync(file, JSON.stringify({ clients: [{ slug: 'acme', name: 'Never Shown' }], nodes: [{ client: 'acme', name: 'fw-09' }] }));
+    // acme's open incident would be recorded again with the new name: that change row fails.
+    await database.rows(sql`create function refuse_renamed() returns trigger language plpgsql as $$
+      begin if new.data::text like '%Never Shown%' then raise exception 'change log unavailable'; end if; return new; end $$`);
+    await database.rows(sql`create trigger refuse_renamed before insert on changes for each row execute function refuse_renamed()`);
+    try {
+      const result = await cli(['topology', 'import', file], { WATCHFLOOR_DATA: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/failed on the server/);
+    } finally {
+      await database.rows(sql`drop trigger refuse_renamed on changes`);
+      await database.rows(sql`drop function refuse_renamed()`);
+    }
+    expect(await stored()).toEqual(before);
+  });
+
   it('refuses a bad file as a whole, naming each problem by line, and stores nothing', async () => {
     const before = await counts(server);
     const file = path.join(files, 'bad.csv');

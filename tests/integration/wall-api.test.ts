@@ -39,11 +39,11 @@ for (const database of DATABASES) {
     let engineer: string;
     let sourceToken: string;
 
-    const call = async (method: string, path: string, cookie: string | null, body?: unknown) => {
+    const call = async (method: string, path: string, cookie: string | null, body?: unknown, headers: Record<string, string> = {}) => {
       const response = await fetch(`${server.url}${path}`, {
         method,
         redirect: 'manual',
-        headers: { ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
@@ -268,6 +268,62 @@ for (const database of DATABASES) {
         ]);
       });
     }
+
+    it('every wall action writes its audit row (who, from where, what) in its own transaction; a refused one writes none', async () => {
+      const { database } = server.context;
+      const browser = { 'user-agent': 'Firefox/140 (wall tests)' };
+      const [lena] = await database.rows<{ id: string }>(sql`select id from users where email = 'lena@example.com'`);
+      const auditOf = (wallId: string) =>
+        database.rows<{ actor: string; actor_name: string; action: string; ip: string | null; user_agent: string | null; detail: Record<string, unknown> }>(
+          sql`select actor, actor_name, action, ip, user_agent, detail from audit_log where entity = 'wall' and entity_id = ${wallId} order by id`,
+        );
+      const wallAudits = async () => (await database.rows<{ n: number }>(sql`select count(*)::int as n from audit_log where entity = 'wall'`))[0].n;
+
+      const { wall } = (await call('POST', '/api/v1/walls', lead, { name: 'Audited', clients: ['acme'], pages: [DEFAULT_WALL_PAGE] }, browser)).json as WallWithTokenDto;
+      expect((await call('PATCH', `/api/v1/walls/${wall.id}`, lead, { name: 'Audited twice', clients: ['acme', 'globex'], version: wall.version }, browser)).status).toBe(200);
+      expect((await call('POST', `/api/v1/walls/${wall.id}/token`, lead, undefined, browser)).status).toBe(201);
+      expect((await call('DELETE', `/api/v1/walls/${wall.id}/token`, lead, undefined, browser)).status).toBe(200);
+      expect((await call('DELETE', `/api/v1/walls/${wall.id}`, lead, undefined, browser)).status).toBe(204);
+      const rows = await auditOf(wall.id);
+      expect(rows.map((r) => r.action)).toEqual(['wall.create', 'wall.update', 'wall.token_rotate', 'wall.token_revoke', 'wall.delete']);
+      for (const row of rows) {
+        expect(row).toMatchObject({ actor: `user:${lena.id}`, actor_name: 'Lena', user_agent: 'Firefox/140 (wall tests)' });
+        expect(row.ip).toMatch(/127\.0\.0\.1/);
+      }
+      expect(rows[1].detail).toEqual({ before: { name: 'Audited', clients: ['acme'], pages: 1 }, after: { name: 'Audited twice', clients: ['acme', 'globex'], pages: 1 } });
+
+      // Refused: bad input, a stale version, a wall that does not exist. No audit row for any of them.
+      const kept = (await call('POST', '/api/v1/walls', lead, { name: 'Kept', pages: [DEFAULT_WALL_PAGE] })).json as WallWithTokenDto;
+      const audits = await wallAudits();
+      const gone = '00000000-0000-4000-8000-00000000dead';
+      expect((await call('POST', '/api/v1/walls', lead, { name: 'x', clients: ['nope'], pages: [DEFAULT_WALL_PAGE] })).status).toBe(400);
+      expect((await call('PATCH', `/api/v1/walls/${kept.wall.id}`, lead, { clients: ['nope'] })).status).toBe(400);
+      expect((await call('PATCH', `/api/v1/walls/${kept.wall.id}`, lead, { name: 'Stale', version: kept.wall.version + 1 })).status).toBe(409);
+      expect((await call('PATCH', `/api/v1/walls/${gone}`, lead, { name: 'Nobody' })).status).toBe(404);
+      expect((await call('DELETE', `/api/v1/walls/${gone}`, lead)).status).toBe(404);
+      expect((await call('POST', `/api/v1/walls/${gone}/token`, lead)).status).toBe(404);
+      expect((await call('DELETE', `/api/v1/walls/${gone}/token`, lead)).status).toBe(404);
+      expect(await wallAudits()).toBe(audits);
+
+      // The audit log cannot be written: no change is made without its row.
+      const walls = async () => database.rows(sql`select * from walls order by id`);
+      const before = await walls();
+      await database.rows(sql`create function refuse_wall_audit() returns trigger language plpgsql as $$
+        begin if new.entity = 'wall' then raise exception 'audit log unavailable'; end if; return new; end $$`);
+      await database.rows(sql`create trigger refuse_wall_audit before insert on audit_log for each row execute function refuse_wall_audit()`);
+      try {
+        expect((await call('POST', '/api/v1/walls', lead, { name: 'Unrecorded', pages: [DEFAULT_WALL_PAGE] })).status).toBe(500);
+        expect((await call('PATCH', `/api/v1/walls/${kept.wall.id}`, lead, { name: 'Unrecorded' })).status).toBe(500);
+        expect((await call('POST', `/api/v1/walls/${kept.wall.id}/token`, lead)).status).toBe(500);
+        expect((await call('DELETE', `/api/v1/walls/${kept.wall.id}/token`, lead)).status).toBe(500);
+        expect((await call('DELETE', `/api/v1/walls/${kept.wall.id}`, lead)).status).toBe(500);
+      } finally {
+        await database.rows(sql`drop trigger refuse_wall_audit on audit_log`);
+        await database.rows(sql`drop function refuse_wall_audit()`);
+      }
+      expect(await walls()).toEqual(before);
+      expect((await openWall(kept.wall.id, kept.token)).status).toBe(303);
+    });
 
     it('closes every wall, topology and uptime route to strangers, and the managing ones to roles below them', async () => {
       const id = '00000000-0000-4000-8000-000000000000';
