@@ -19,6 +19,17 @@ interface PeriodExtent {
   ended_at: Date | string | null;
 }
 
+export interface UptimeRollerOptions {
+  database: Database;
+  log?: FastifyBaseLogger;
+  onRolled?: () => Promise<void> | void;
+  /**
+   * Awaited before each pass of a roll, with the pass's number (1, 2, …). For tests: to hold a roll
+   * between passes, or stop the roller there, without relying on timing.
+   */
+  beforePass?: (pass: number) => Promise<void> | void;
+}
+
 /**
  * Keeps the uptime roll-ups current. It follows the `changes` log (every incident change, whoever made
  * it) into `uptime_periods` (when each incident touched each node), then recomputes only the node-hours
@@ -29,54 +40,63 @@ export class UptimeRoller {
   readonly #database: Database;
   readonly #log: FastifyBaseLogger | null;
   readonly #onRolled: () => Promise<void> | void;
+  readonly #beforePass: (pass: number) => Promise<void> | void;
   #timer: ReturnType<typeof setInterval> | null = null;
-  #running: Promise<unknown> = Promise.resolve();
+  #rolling: Promise<number> | null = null;
   #stopping = false;
 
-  constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => Promise<void> | void }) {
+  constructor(options: UptimeRollerOptions) {
     this.#database = options.database;
     this.#log = options.log ?? null;
     this.#onRolled = options.onRolled ?? (() => {});
+    this.#beforePass = options.beforePass ?? (() => {});
   }
 
-  /** Runs every `intervalMs` (first run soon after start). */
+  /** Rolls every `intervalMs` (first soon after start). */
   start(intervalMs = 30_000): void {
-    let busy = false;
-    const tick = () => {
-      // A long catch-up may outlast the interval: one run at a time.
-      if (busy) return;
-      busy = true;
-      this.#running = this.runOnce()
-        .catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'))
-        .finally(() => (busy = false));
-    };
+    const tick = () => void this.roll().catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'));
     setTimeout(tick, Math.min(5000, intervalMs)).unref();
     this.#timer = setInterval(tick, intervalMs);
     this.#timer.unref();
   }
 
+  /**
+   * Catches up with the changes log; resolves to how many node-hours were written. One roll at a time: a
+   * roll asked for while one runs (a tick during a long catch-up) joins it instead of starting another,
+   * whose passes would only queue behind the first's, tick after tick; what the running roll's last pass
+   * missed, the next tick takes. A stopped roller rolls no more (0).
+   */
+  roll(now: Date = new Date()): Promise<number> {
+    if (this.#stopping) return Promise.resolve(0);
+    this.#rolling ??= this.#catchUp(now).finally(() => (this.#rolling = null));
+    return this.#rolling;
+  }
+
+  /** No more ticks; a roll under way ends after its current pass (each pass is one transaction: nothing is left half-done). */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    await this.#running;
+    // Its failure was the roll's caller's to hear (the tick logs it); stopping goes on.
+    await this.#rolling?.catch(() => undefined);
   }
 
   /**
-   * Catches up with the changes log; returns how many node-hours were written. Each pass is its own
-   * transaction over at most CHANGES_PER_PASS changes: embedded PGlite runs one transaction at a time,
-   * and a catch-up of tens of thousands of changes in one transaction held every webhook behind it (1.6 s).
-   * (Pausing between passes was tried: the catch-up lasted twice as long and webhooks fared worse.)
+   * Each pass is its own transaction over at most CHANGES_PER_PASS changes: embedded PGlite runs one
+   * transaction at a time, and a catch-up of tens of thousands of changes in one transaction held every
+   * webhook behind it (1.6 s). (Pausing between passes was tried: the catch-up lasted twice as long and
+   * webhooks fared worse.)
    */
-  async runOnce(now: Date = new Date()): Promise<number> {
+  async #catchUp(now: Date): Promise<number> {
     let written = 0;
-    for (;;) {
-      const pass = await this.#database.db.transaction(async (tx) => {
+    for (let pass = 1; ; pass++) {
+      await this.#beforePass(pass);
+      const result = await this.#database.db.transaction(async (tx) => {
         if (this.#database.kind === 'postgres') await this.#database.rows(sql`select pg_advisory_xact_lock(${ROLLER_LOCK})`, tx);
         return this.#pass(tx, now.getTime());
       });
-      written += pass.written;
-      if (pass.caughtUp || this.#stopping) break;
+      written += result.written;
+      if (result.caughtUp || this.#stopping) break;
     }
     if (written > 0) await this.#onRolled();
     return written;
