@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Tx } from '../db/database.ts';
-import { DAY_MS, HOUR_MS, dayStart, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+import { DAY_MS, HOUR_MS, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+import { keepDailyZones, rollDays } from './uptime-days.ts';
 import { json } from '../db/sql-values.ts';
 
 const STATE_ID = 'incidents';
@@ -21,6 +22,8 @@ interface PeriodExtent {
 
 export interface UptimeRollerOptions {
   database: Database;
+  /** The server's time zone (WATCHFLOOR_TIMEZONE): its local days are always kept, besides walls' own. @default 'UTC' */
+  timeZone?: string;
   log?: FastifyBaseLogger;
   onRolled?: () => Promise<void> | void;
   /**
@@ -33,11 +36,12 @@ export interface UptimeRollerOptions {
 /**
  * Keeps the uptime roll-ups current. It follows the `changes` log (every incident change, whoever made
  * it) into `uptime_periods` (when each incident touched each node), then recomputes only the node-hours
- * those periods cover, plus the current hour of every node with an open period, and the days those
- * hours belong to. Idempotent: running it twice changes nothing.
+ * those periods cover, plus the current hour of every node with an open period, and the local days
+ * those hours belong to in every kept time zone. Idempotent: running it twice changes nothing.
  */
 export class UptimeRoller {
   readonly #database: Database;
+  readonly #timeZone: string;
   readonly #log: FastifyBaseLogger | null;
   readonly #onRolled: () => Promise<void> | void;
   readonly #beforePass: (pass: number) => Promise<void> | void;
@@ -47,6 +51,7 @@ export class UptimeRoller {
 
   constructor(options: UptimeRollerOptions) {
     this.#database = options.database;
+    this.#timeZone = options.timeZone ?? 'UTC';
     this.#log = options.log ?? null;
     this.#onRolled = options.onRolled ?? (() => {});
     this.#beforePass = options.beforePass ?? (() => {});
@@ -106,6 +111,9 @@ export class UptimeRoller {
     const rows = (q: SQL) => this.#database.rows(q, tx);
     const [state] = (await rows(sql`select last_change_id, rolled_at from uptime_roller_state where id = ${STATE_ID}`)) as { last_change_id: number | string; rolled_at: Date | string }[];
     let lastChangeId = Number(state?.last_change_id ?? 0);
+    // The days kept: the server's zone and every wall's own (a wall given a new zone has its days built here).
+    const wallZones = (await rows(sql`select distinct time_zone from walls where time_zone is not null`)) as { time_zone: string }[];
+    await keepDailyZones(rows, [this.#timeZone, ...wallZones.map((w) => w.time_zone)]);
     const rolledAt = state ? new Date(state.rolled_at).getTime() : now - HOUR_MS;
     const dirty = new Map<string, Set<number>>();
     const floor = now - KEEP_MS;
@@ -152,7 +160,7 @@ export class UptimeRoller {
       for (const o of open) markDirty(o.node_id, Math.min(rolledAt, now), now);
     }
 
-    // 3. Recompute the dirty node-hours from every period touching them, then their days.
+    // 3. Recompute the dirty node-hours from every period touching them, then their days in every kept zone.
     let written = 0;
     const nodeIds = [...dirty.keys()];
     for (let i = 0; i < nodeIds.length; i += 500) {
@@ -182,18 +190,7 @@ export class UptimeRoller {
         );
       }
       written += hours.length;
-      const days = [...new Set(hours.map((h) => `${h.nodeId}|${new Date(dayStart(h.hour)).toISOString().slice(0, 10)}`))].map((k) => {
-        const [node, day] = k.split('|');
-        return { node, day };
-      });
-      await rows(sql`delete from uptime_daily d using jsonb_to_recordset(${json(days)}) as k(node uuid, day date) where d.node_id = k.node and d.day = k.day`);
-      await rows(
-        sql`insert into uptime_daily (node_id, day, down_seconds, degraded_seconds)
-            select h.node_id, (h.hour at time zone 'UTC')::date, sum(h.down_seconds), sum(h.degraded_seconds)
-            from uptime_hourly h join jsonb_to_recordset(${json(days)}) as k(node uuid, day date)
-              on h.node_id = k.node and h.hour >= k.day::timestamp at time zone 'UTC' and h.hour < (k.day + 1)::timestamp at time zone 'UTC'
-            group by h.node_id, (h.hour at time zone 'UTC')::date`,
-      );
+      await rollDays(rows, keys);
     }
 
     const rolledTo = new Date(caughtUp ? now : rolledAt).toISOString();

@@ -26,6 +26,7 @@ import {
   wallForToken,
 } from './wall-store.ts';
 import { wallScope } from './wall-auth.ts';
+import { databaseKnowsTimeZone } from '../uptime/uptime-days.ts';
 
 const idParams = z.object({ id: z.string().uuid('must be a wall id') });
 const openQuery = z.object({ token: z.string().min(1).max(200).optional() });
@@ -45,12 +46,17 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
   const db = database.db;
   const lead = { config: { role: 'lead' as const } };
   const params = (request: FastifyRequest) => parseOrThrow(idParams, request.params, 'path').id;
+  // The schema asked Intl; the roller will ask Postgres to cut days in it.
+  const checkTimeZone = async (zone: string | null | undefined) => {
+    if (zone && !(await databaseKnowsTimeZone(database, zone))) throw new DomainError('validation_failed', `timeZone: the database does not know the time zone ${zone}`, 'timeZone');
+  };
   const withToken = (wall: WallDto, token: string): WallWithTokenDto => ({ wall, token, openPath: `/wall/${wall.id}?token=${encodeURIComponent(token)}` });
 
   app.get('/api/v1/walls', lead, async () => ({ walls: await listWalls(db) }));
 
   app.post('/api/v1/walls', lead, async (request, reply) => {
     const input = parseOrThrow(createWallRequest, request.body);
+    await checkTimeZone(input.timeZone);
     const { wall, token } = await createWall(db, input, sessionOf(request).user.id);
     await audit(request, 'wall.create', wall, { name: wall.name, clients: wall.clients });
     return reply.status(201).send(withToken(wall, token));
@@ -61,8 +67,10 @@ export function wallRoutes(app: FastifyInstance, context: AppContext, audit: Wal
   app.patch('/api/v1/walls/:id', lead, async (request) => {
     const id = params(request);
     const before = toWallDto(await getWallRow(db, id));
-    const wall = await updateWall(db, id, parseOrThrow(updateWallRequest, request.body));
-    await audit(request, 'wall.update', wall, { before: { name: before.name, clients: before.clients, pages: before.pages.length }, after: { name: wall.name, clients: wall.clients, pages: wall.pages.length } });
+    const input = parseOrThrow(updateWallRequest, request.body);
+    await checkTimeZone(input.timeZone);
+    const wall = await updateWall(db, id, input);
+    await audit(request, 'wall.update', wall, { before: { name: before.name, clients: before.clients, pages: before.pages.length, timeZone: before.timeZone }, after: { name: wall.name, clients: wall.clients, pages: wall.pages.length, timeZone: wall.timeZone } });
     // Its screens, on every server process, load the new layout; other clients need sockets scoped anew, so
     // those screens reconnect instead (and load the layout as they do).
     if (JSON.stringify(before.clients) !== JSON.stringify(wall.clients)) await revocations.end({ wallId: id, rescope: true, version: wall.version });

@@ -53,3 +53,17 @@ export async function hourlyRollups(database: Database, nodeIds: Record<string, 
     .map((r) => ({ node: names.get(r.node_id)!, hour: new Date(r.hour).getTime(), down: Number(r.down_seconds), degraded: Number(r.degraded_seconds) }))
     .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.hour - b.hour));
 }
+
+/** The stored daily roll-ups in one zone, by node name: `node|YYYY-MM-DD` → down and degraded seconds. */
+export async function dailyRollups(database: Database, nodeIds: Record<string, string>, timeZone: string): Promise<Record<string, { down: number; degraded: number }>> {
+  const names = new Map(Object.entries(nodeIds).map(([name, id]) => [id, name]));
+  const rows = await database.rows<{ node_id: string; day: string; down: number; degraded: number }>(
+    sql`select node_id, day::text as day, down_seconds as down, degraded_seconds as degraded from uptime_daily where time_zone = ${timeZone} order by node_id, day`,
+  );
+  return Object.fromEntries(rows.filter((r) => names.has(r.node_id)).map((r) => [`${names.get(r.node_id)}|${r.day}`, { down: Number(r.down), degraded: Number(r.degraded) }]));
+}
+
+/** The zones whose days the daily roll-up keeps. */
+export async function keptZones(database: Database): Promise<string[]> {
+  return (await database.rows<{ time_zone: string }>(sql`select time_zone from uptime_daily_zones order by time_zone`)).map((r) => r.time_zone);
+}
