@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { isTimeZoneName } from '../src/lib/domain/local-days.ts';
 
 /** Raised when an environment variable is missing or malformed; names the variable. */
 export class ConfigError extends Error {}
@@ -25,6 +26,8 @@ const environment = z.object({
   COALESCE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   REOPEN_WINDOW_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(30),
   SIGNAL_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  // UTC, not the host's TZ: several server processes on one database must cut the same days, wherever they run.
+  WATCHFLOOR_TIMEZONE: z.string().refine(isTimeZoneName, 'must be an IANA time zone name such as Australia/Sydney, America/New_York or UTC').default('UTC'),
   INGEST_RATE_LIMIT: positiveInt.default(600),
   WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -55,6 +58,8 @@ export interface Config {
   coalesceMs: number;
   reopenWindowMs: number;
   signalRetentionDays: number;
+  /** The NOC's time zone (IANA name): where the heatmap's days begin, unless a wall sets its own. */
+  timeZone: string;
   ingestRateLimitPerMinute: number;
   /** Where the built SPA lives (adapter-static output). */
   appDir: string;
@@ -106,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     coalesceMs: e.COALESCE_MS,
     reopenWindowMs: e.REOPEN_WINDOW_MINUTES * 60_000,
     signalRetentionDays: e.SIGNAL_RETENTION_DAYS,
+    timeZone: e.WATCHFLOOR_TIMEZONE,
     ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
     metricsToken: e.METRICS_TOKEN ?? null,
     secretKey: e.WATCHFLOOR_SECRET_KEY === undefined ? null : Buffer.from(e.WATCHFLOOR_SECRET_KEY, 'base64url'),

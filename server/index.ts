@@ -48,6 +48,7 @@ import { pushRoutes } from './push/push-routes.ts';
 import { SecretBox, StoredSecretError } from './auth/secret-box.ts';
 import { loadSecretKey } from './auth/secret-key.ts';
 import { sealStoredSecrets } from './db/seal-stored-secrets.ts';
+import { databaseKnowsTimeZone } from './uptime/uptime-days.ts';
 
 export interface RunningServer {
   url: string;
@@ -66,6 +67,10 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
   let otherProcesses: { stop(): Promise<void> } | null = null;
   try {
     await database.migrate();
+    // Intl knew the zone (config.ts); the roll-ups cut days in Postgres, which has its own tz database.
+    if (!(await databaseKnowsTimeZone(database, config.timeZone))) {
+      throw new ConfigError(`environment variable WATCHFLOOR_TIMEZONE: the database does not know the time zone ${config.timeZone}`);
+    }
     // After the database: on PGlite its lock is held, so a refused second process leaves the key file alone.
     const secretKey = loadSecretKey(config);
     const secrets = await SecretBox.create(secretKey.key, secretKey.origin);
@@ -206,6 +211,10 @@ export async function main(): Promise<void> {
     if (error instanceof DataFolderInUseError || error instanceof StoredSecretError) {
       console.error(`watchfloor: ${error.message}`);
       process.exit(1);
+    }
+    if (error instanceof ConfigError) {
+      console.error(`watchfloor: ${error.message}`);
+      process.exit(2);
     }
     throw error;
   }

@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Tx } from '../db/database.ts';
-import { DAY_MS, HOUR_MS, dayStart, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+import { DAY_MS, HOUR_MS, hoursBetween, rollupHours, type OpenPeriod } from './uptime-rollup.ts';
+import { keepDailyZones, rollDays } from './uptime-days.ts';
 import { json } from '../db/sql-values.ts';
 
 const STATE_ID = 'incidents';
@@ -19,64 +20,88 @@ interface PeriodExtent {
   ended_at: Date | string | null;
 }
 
+export interface UptimeRollerOptions {
+  database: Database;
+  /** The server's time zone (WATCHFLOOR_TIMEZONE): its local days are always kept, besides walls' own. @default 'UTC' */
+  timeZone?: string;
+  log?: FastifyBaseLogger;
+  onRolled?: () => Promise<void> | void;
+  /**
+   * Awaited before each pass of a roll, with the pass's number (1, 2, …). For tests: to hold a roll
+   * between passes, or stop the roller there, without relying on timing.
+   */
+  beforePass?: (pass: number) => Promise<void> | void;
+}
+
 /**
  * Keeps the uptime roll-ups current. It follows the `changes` log (every incident change, whoever made
  * it) into `uptime_periods` (when each incident touched each node), then recomputes only the node-hours
- * those periods cover, plus the current hour of every node with an open period, and the days those
- * hours belong to. Idempotent: running it twice changes nothing.
+ * those periods cover, plus the current hour of every node with an open period, and the local days
+ * those hours belong to in every kept time zone. Idempotent: running it twice changes nothing.
  */
 export class UptimeRoller {
   readonly #database: Database;
+  readonly #timeZone: string;
   readonly #log: FastifyBaseLogger | null;
   readonly #onRolled: () => Promise<void> | void;
+  readonly #beforePass: (pass: number) => Promise<void> | void;
   #timer: ReturnType<typeof setInterval> | null = null;
-  #running: Promise<unknown> = Promise.resolve();
+  #rolling: Promise<number> | null = null;
   #stopping = false;
 
-  constructor(options: { database: Database; log?: FastifyBaseLogger; onRolled?: () => Promise<void> | void }) {
+  constructor(options: UptimeRollerOptions) {
     this.#database = options.database;
+    this.#timeZone = options.timeZone ?? 'UTC';
     this.#log = options.log ?? null;
     this.#onRolled = options.onRolled ?? (() => {});
+    this.#beforePass = options.beforePass ?? (() => {});
   }
 
-  /** Runs every `intervalMs` (first run soon after start). */
+  /** Rolls every `intervalMs` (first soon after start). */
   start(intervalMs = 30_000): void {
-    let busy = false;
-    const tick = () => {
-      // A long catch-up may outlast the interval: one run at a time.
-      if (busy) return;
-      busy = true;
-      this.#running = this.runOnce()
-        .catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'))
-        .finally(() => (busy = false));
-    };
+    const tick = () => void this.roll().catch((err: unknown) => this.#log?.warn({ err }, 'uptime roll-up failed'));
     setTimeout(tick, Math.min(5000, intervalMs)).unref();
     this.#timer = setInterval(tick, intervalMs);
     this.#timer.unref();
   }
 
+  /**
+   * Catches up with the changes log; resolves to how many node-hours were written. One roll at a time: a
+   * roll asked for while one runs (a tick during a long catch-up) joins it instead of starting another,
+   * whose passes would only queue behind the first's, tick after tick; what the running roll's last pass
+   * missed, the next tick takes. A stopped roller rolls no more (0).
+   */
+  roll(now: Date = new Date()): Promise<number> {
+    if (this.#stopping) return Promise.resolve(0);
+    this.#rolling ??= this.#catchUp(now).finally(() => (this.#rolling = null));
+    return this.#rolling;
+  }
+
+  /** No more ticks; a roll under way ends after its current pass (each pass is one transaction: nothing is left half-done). */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    await this.#running;
+    // Its failure was the roll's caller's to hear (the tick logs it); stopping goes on.
+    await this.#rolling?.catch(() => undefined);
   }
 
   /**
-   * Catches up with the changes log; returns how many node-hours were written. Each pass is its own
-   * transaction over at most CHANGES_PER_PASS changes: embedded PGlite runs one transaction at a time,
-   * and a catch-up of tens of thousands of changes in one transaction held every webhook behind it (1.6 s).
-   * (Pausing between passes was tried: the catch-up lasted twice as long and webhooks fared worse.)
+   * Each pass is its own transaction over at most CHANGES_PER_PASS changes: embedded PGlite runs one
+   * transaction at a time, and a catch-up of tens of thousands of changes in one transaction held every
+   * webhook behind it (1.6 s). (Pausing between passes was tried: the catch-up lasted twice as long and
+   * webhooks fared worse.)
    */
-  async runOnce(now: Date = new Date()): Promise<number> {
+  async #catchUp(now: Date): Promise<number> {
     let written = 0;
-    for (;;) {
-      const pass = await this.#database.db.transaction(async (tx) => {
+    for (let pass = 1; ; pass++) {
+      await this.#beforePass(pass);
+      const result = await this.#database.db.transaction(async (tx) => {
         if (this.#database.kind === 'postgres') await this.#database.rows(sql`select pg_advisory_xact_lock(${ROLLER_LOCK})`, tx);
         return this.#pass(tx, now.getTime());
       });
-      written += pass.written;
-      if (pass.caughtUp || this.#stopping) break;
+      written += result.written;
+      if (result.caughtUp || this.#stopping) break;
     }
     if (written > 0) await this.#onRolled();
     return written;
@@ -86,6 +111,9 @@ export class UptimeRoller {
     const rows = (q: SQL) => this.#database.rows(q, tx);
     const [state] = (await rows(sql`select last_change_id, rolled_at from uptime_roller_state where id = ${STATE_ID}`)) as { last_change_id: number | string; rolled_at: Date | string }[];
     let lastChangeId = Number(state?.last_change_id ?? 0);
+    // The days kept: the server's zone and every wall's own (a wall given a new zone has its days built here).
+    const wallZones = (await rows(sql`select distinct time_zone from walls where time_zone is not null`)) as { time_zone: string }[];
+    await keepDailyZones(rows, [this.#timeZone, ...wallZones.map((w) => w.time_zone)]);
     const rolledAt = state ? new Date(state.rolled_at).getTime() : now - HOUR_MS;
     const dirty = new Map<string, Set<number>>();
     const floor = now - KEEP_MS;
@@ -132,7 +160,7 @@ export class UptimeRoller {
       for (const o of open) markDirty(o.node_id, Math.min(rolledAt, now), now);
     }
 
-    // 3. Recompute the dirty node-hours from every period touching them, then their days.
+    // 3. Recompute the dirty node-hours from every period touching them, then their days in every kept zone.
     let written = 0;
     const nodeIds = [...dirty.keys()];
     for (let i = 0; i < nodeIds.length; i += 500) {
@@ -162,18 +190,7 @@ export class UptimeRoller {
         );
       }
       written += hours.length;
-      const days = [...new Set(hours.map((h) => `${h.nodeId}|${new Date(dayStart(h.hour)).toISOString().slice(0, 10)}`))].map((k) => {
-        const [node, day] = k.split('|');
-        return { node, day };
-      });
-      await rows(sql`delete from uptime_daily d using jsonb_to_recordset(${json(days)}) as k(node uuid, day date) where d.node_id = k.node and d.day = k.day`);
-      await rows(
-        sql`insert into uptime_daily (node_id, day, down_seconds, degraded_seconds)
-            select h.node_id, (h.hour at time zone 'UTC')::date, sum(h.down_seconds), sum(h.degraded_seconds)
-            from uptime_hourly h join jsonb_to_recordset(${json(days)}) as k(node uuid, day date)
-              on h.node_id = k.node and h.hour >= k.day::timestamp at time zone 'UTC' and h.hour < (k.day + 1)::timestamp at time zone 'UTC'
-            group by h.node_id, (h.hour at time zone 'UTC')::date`,
-      );
+      await rollDays(rows, keys);
     }
 
     const rolledTo = new Date(caughtUp ? now : rolledAt).toISOString();

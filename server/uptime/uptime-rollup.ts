@@ -7,8 +7,9 @@
  * incidents count once.
  */
 import type { Severity } from '../../src/lib/domain/severity.ts';
+import { HOUR_MS, localDaysEndingNow, type LocalCalendar } from '../../src/lib/domain/local-days.ts';
 
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS };
 export const DAY_MS = 86_400_000;
 
 export interface OpenPeriod {
@@ -28,7 +29,6 @@ export interface HourRollup {
 }
 
 export const hourStart = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
-export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
 type Interval = [number, number];
 
@@ -100,17 +100,25 @@ export function hoursBetween(from: number, to: number): number[] {
 }
 
 export interface BucketSpec {
-  /** Start of the first bucket (epoch ms). */
-  from: number;
-  bucketMs: number;
-  count: number;
+  /** Bucket i runs from bounds[i] to bounds[i + 1] (epoch ms): hours, or local days of 23 to 25 hours. */
+  bounds: number[];
+  /** 90d: each bucket's local date (YYYY-MM-DD), as the daily roll-up stores it. */
+  days: string[] | null;
 }
 
-/** 7d: the 168 hours ending with the current one; 90d: the 90 UTC days ending with today. */
-export function bucketsFor(range: '7d' | '90d', now: number): BucketSpec {
-  return range === '7d'
-    ? { from: hourStart(now) - 167 * HOUR_MS, bucketMs: HOUR_MS, count: 168 }
-    : { from: dayStart(now) - 89 * DAY_MS, bucketMs: DAY_MS, count: 90 };
+/** 7d: the 168 hours ending with the current one; 90d: the 90 local days ending with today in the calendar's zone. */
+export function bucketsFor(range: '7d' | '90d', now: number, calendar: LocalCalendar): BucketSpec {
+  if (range === '7d') {
+    const from = hourStart(now) - 167 * HOUR_MS;
+    return { bounds: Array.from({ length: 169 }, (_, i) => from + i * HOUR_MS), days: null };
+  }
+  return localDaysEndingNow(calendar, now, 90);
+}
+
+/** Seconds of bucket i that have elapsed by `now`. */
+function observedSeconds(spec: BucketSpec, i: number, now: number): number {
+  const start = spec.bounds[i];
+  return Math.max(0, Math.min(spec.bounds[i + 1], now) - start) / 1000;
 }
 
 /**
@@ -119,10 +127,9 @@ export function bucketsFor(range: '7d' | '90d', now: number): BucketSpec {
  */
 export function availabilityCells(spec: BucketSpec, downByBucket: Map<number, number>, now: number): number[] {
   const cells: number[] = [];
-  for (let i = 0; i < spec.count; i++) {
-    const start = spec.from + i * spec.bucketMs;
-    const observed = Math.max(0, Math.min(spec.bucketMs, now - start)) / 1000;
-    const down = downByBucket.get(start) ?? 0;
+  for (let i = 0; i < spec.bounds.length - 1; i++) {
+    const observed = observedSeconds(spec, i, now);
+    const down = downByBucket.get(spec.bounds[i]) ?? 0;
     cells.push(observed <= 0 ? 1 : Math.max(0, 1 - down / observed));
   }
   return cells;
@@ -133,8 +140,7 @@ export function overallAvailability(spec: BucketSpec, cells: number[], now: numb
   let observed = 0;
   let up = 0;
   cells.forEach((a, i) => {
-    const start = spec.from + i * spec.bucketMs;
-    const seconds = Math.max(0, Math.min(spec.bucketMs, now - start)) / 1000;
+    const seconds = observedSeconds(spec, i, now);
     observed += seconds;
     up += a * seconds;
   });

@@ -29,7 +29,7 @@ export function installWallFeatures(app: FastifyInstance, context: AppContext): 
   const { database, realtime, news } = context;
   const topology = new TopologyService({ database, realtime, news, log: app.log });
   // Heatmaps on every process reload: the roller that wrote the roll-ups may run in another process than theirs.
-  const uptime = new UptimeRoller({ database, log: app.log, onRolled: () => news.tell({ kind: 'uptime:rolled' }) });
+  const uptime = new UptimeRoller({ database, timeZone: context.config.timeZone, log: app.log, onRolled: () => news.tell({ kind: 'uptime:rolled' }) });
   wallRoutes(app, context);
   topologyRoutes(app, context, topology);
   uptimeRoutes(app, context);

@@ -32,6 +32,7 @@ export function toWallDto(row: WallRow): WallDto {
     pages: row.pages,
     chime: row.chime,
     pixelShift: row.pixelShift,
+    timeZone: row.timeZone,
     tokenPrefix: row.tokenHash === null ? null : row.tokenPrefix,
     tokenCreatedAt: row.tokenHash === null || row.tokenCreatedAt === null ? null : row.tokenCreatedAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
@@ -85,6 +86,7 @@ export async function createWall(db: Db, input: CreateWallRequest, createdBy: st
         pages: input.pages,
         chime: input.chime ?? { enabled: false, repeatMinutes: 5 },
         pixelShift: input.pixelShift ?? true,
+        timeZone: input.timeZone ?? null,
         tokenHash,
         tokenPrefix,
         tokenCreatedAt: new Date(),
@@ -131,6 +133,7 @@ export async function updateWall(
         ...(input.pages !== undefined ? { pages: input.pages } : {}),
         ...(input.chime !== undefined ? { chime: input.chime } : {}),
         ...(input.pixelShift !== undefined ? { pixelShift: input.pixelShift } : {}),
+        ...(input.timeZone !== undefined ? { timeZone: input.timeZone } : {}),
         updatedAt: new Date(),
         version: sql`${walls.version} + 1`,
       })

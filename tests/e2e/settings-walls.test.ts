@@ -79,6 +79,9 @@ describe.skipIf(!browserAvailable)(`managing walls${skipReason ? ` (${skipReason
     expect(await panelLabels()).toHaveLength(3);
     expect((await panelLabels())[2]).toMatch(/^Uptime heatmap at column 1, row 1, /);
 
+    // The wall's heatmap counts days at the NOC's midnight, not the server's.
+    await page.getByTestId('wall-time-zone').fill('Australia/Sydney');
+
     // The preview draws the layout being edited, with live data.
     await page.getByTestId('wall-preview').locator('.topology').waitFor();
     await screenshot(page, 'settings-walls-editor');
@@ -92,6 +95,7 @@ describe.skipIf(!browserAvailable)(`managing walls${skipReason ? ` (${skipReason
       { kind: 'queue', x: 8, y: 0, w: 4, h: 12 },
       expect.objectContaining({ kind: 'heatmap', x: 0, y: 0 }),
     ]);
+    expect(created.timeZone).toBe('Australia/Sydney');
     await screenshot(page, 'settings-walls-created');
 
     // The link opens a screen showing that wall, live.

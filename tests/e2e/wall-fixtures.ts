@@ -55,6 +55,6 @@ export async function writeHistory(database: Database, options: { days: number; 
           from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as x(id text, client text, node text, severity text, created text, resolved text)`,
     );
   }
-  await new UptimeRoller({ database }).runOnce();
+  await new UptimeRoller({ database }).roll();
   return rows.length;
 }

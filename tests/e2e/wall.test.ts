@@ -78,6 +78,8 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await page.locator('[data-testid="wall"][data-status="live"]').waitFor();
       await page.locator('.topology[data-nodes="179"]').waitFor();
       await page.locator('[data-testid="wall-panel-heatmap"] .heatmap').waitFor();
+      // It says whose midnights cut its days: the server's zone (WATCHFLOOR_TIMEZONE, UTC unless set).
+      await expect(page.getByTestId('heatmap-scope').textContent()).resolves.toMatch(/ · UTC$/);
       await page.locator('[data-testid="queue-empty"]').waitFor();
       // Fits the screen: nothing scrolls.
       const overflow = await page.evaluate(() => ({ x: document.documentElement.scrollWidth - innerWidth, y: document.documentElement.scrollHeight - innerHeight }));

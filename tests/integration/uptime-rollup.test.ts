@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { UptimeRoller } from '../../server/uptime/uptime-roller.ts';
 import { HOUR_MS, hourStart } from '../../server/uptime/uptime-rollup.ts';
 import type { UptimeDto } from '../../src/lib/protocol/uptime.ts';
+import { hourlyRollups, repeatIncidentChange, writeIncident, type TestIncident } from '../helpers/uptime.ts';
 
 const MIN = 60_000;
 
@@ -18,34 +18,8 @@ for (const database of DATABASES) {
     const now = Date.now();
     const H = hourStart(now);
 
-    /** Writes an incident and its change row as the engine does (the roller reads the changes log). */
-    async function incident(i: { id?: string; severity: string; nodes: string[]; createdAt: number; resolvedAt: number | null }): Promise<string> {
-      const id = i.id ?? randomUUID();
-      const status = i.resolvedAt === null ? 'triggered' : 'resolved';
-      const createdAt = new Date(i.createdAt).toISOString();
-      const resolvedAt = i.resolvedAt === null ? null : new Date(i.resolvedAt).toISOString();
-      const rows = server.context.database;
-      await rows.rows(
-        sql`insert into incidents (id, group_key, client, status, severity, summary, alert_count, open_alert_count, nodes, created_at, resolved_at, updated_at)
-            values (${id}, ${`acme|${id}`}, 'acme', ${status}, ${i.severity}, 'test', 1, ${status === 'resolved' ? 0 : 1},
-              array(select jsonb_array_elements_text(${JSON.stringify(i.nodes)}::jsonb)), ${createdAt}, ${resolvedAt}, now())
-            on conflict (id) do update set status = excluded.status, severity = excluded.severity, resolved_at = excluded.resolved_at, nodes = excluded.nodes`,
-      );
-      await rows.rows(
-        sql`insert into changes (entity, entity_id, data) values ('incident', ${id},
-            ${JSON.stringify({ id, client: 'acme', nodes: i.nodes, severity: i.severity, status, createdAt, resolvedAt })}::jsonb)`,
-      );
-      return id;
-    }
-
-    const hourly = async () =>
-      (
-        await server.context.database.rows<{ node_id: string; hour: Date | string; down_seconds: number; degraded_seconds: number }>(
-          sql`select node_id, hour, down_seconds, degraded_seconds from uptime_hourly order by node_id, hour`,
-        )
-      )
-        .map((r) => ({ node: Object.keys(nodeIds).find((k) => nodeIds[k] === r.node_id)!, hour: new Date(r.hour).getTime(), down: Number(r.down_seconds), degraded: Number(r.degraded_seconds) }))
-        .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.hour - b.hour));
+    const incident = (i: TestIncident) => writeIncident(server.context.database, i);
+    const hourly = () => hourlyRollups(server.context.database, nodeIds);
 
     beforeAll(async () => {
       const { url, drop } = await database.url();
@@ -76,7 +50,7 @@ for (const database of DATABASES) {
       await incident({ severity: 'critical', nodes: ['n1', 'n2', 'not-in-topology'], createdAt: H - 25 * HOUR_MS + 10 * MIN, resolvedAt: H - 25 * HOUR_MS + 30 * MIN });
       await incident({ severity: 'info', nodes: ['n3'], createdAt: H - 5 * HOUR_MS, resolvedAt: H - 4 * HOUR_MS });
 
-      await roller.runOnce(new Date(now));
+      await roller.roll(new Date(now));
       const elapsed = Math.round((now - H) / 1000);
       // The current hour of the open period grows with the clock (the server's own roller may have moved it on).
       const rows = await hourly();
@@ -102,9 +76,9 @@ for (const database of DATABASES) {
       expect(Object.fromEntries(days.map((d) => [`${d.node_id}|${d.day}`, { down: Number(d.down), degraded: Number(d.degraded) }]))).toEqual(Object.fromEntries(sums));
 
       // Idempotent: a second pass at the same instant changes nothing.
-      await roller.runOnce(new Date(now));
+      await roller.roll(new Date(now));
       const before = await hourly();
-      await roller.runOnce(new Date(now));
+      await roller.roll(new Date(now));
       expect(await hourly()).toEqual(before);
     });
 
@@ -148,7 +122,7 @@ for (const database of DATABASES) {
       const id = '00000000-0000-4000-8000-0000000000b2';
       const later = now + 10 * MIN;
       await incident({ id, severity: 'high', nodes: ['n2'], createdAt: H - 2 * HOUR_MS, resolvedAt: H - HOUR_MS + 30 * MIN });
-      await roller.runOnce(new Date(later));
+      await roller.roll(new Date(later));
       const n2 = (await hourly()).filter((h) => h.node === 'n2' && h.hour >= H - 2 * HOUR_MS);
       expect(n2).toEqual([
         { node: 'n2', hour: H - 2 * HOUR_MS, down: 0, degraded: 3600 },
@@ -160,12 +134,9 @@ for (const database of DATABASES) {
       // n3 went down six hours ago and stayed down through 1,200 changes (more than two passes' worth), then came back after 40 minutes.
       const down = { severity: 'critical', nodes: ['n3'], createdAt: H - 6 * HOUR_MS };
       const id = await incident({ ...down, resolvedAt: null });
-      const state = { id, client: 'acme', nodes: ['n3'], severity: 'critical', status: 'triggered', createdAt: new Date(down.createdAt).toISOString(), resolvedAt: null };
-      await server.context.database.rows(
-        sql`insert into changes (entity, entity_id, data) select 'incident', ${id}, ${JSON.stringify(state)}::jsonb from generate_series(1, 1200)`,
-      );
+      await repeatIncidentChange(server.context.database, { ...down, id, resolvedAt: null }, 1200);
       await incident({ ...down, id, resolvedAt: H - 6 * HOUR_MS + 40 * MIN });
-      await roller.runOnce(new Date(now));
+      await roller.roll(new Date(now));
       expect((await hourly()).filter((h) => h.node === 'n3')).toEqual([{ node: 'n3', hour: H - 6 * HOUR_MS, down: 2400, degraded: 0 }]);
       const [{ rolled, last }] = await server.context.database.rows<{ rolled: number | string; last: number | string }>(
         sql`select (select last_change_id from uptime_roller_state where id = 'incidents') as rolled, (select max(id) from changes) as last`,

@@ -290,7 +290,7 @@ for (const database of DATABASES) {
         expect(row).toMatchObject({ actor: `user:${lena.id}`, actor_name: 'Lena', user_agent: 'Firefox/140 (wall tests)' });
         expect(row.ip).toMatch(/127\.0\.0\.1/);
       }
-      expect(rows[1].detail).toEqual({ before: { name: 'Audited', clients: ['acme'], pages: 1 }, after: { name: 'Audited twice', clients: ['acme', 'globex'], pages: 1 } });
+      expect(rows[1].detail).toEqual({ before: { name: 'Audited', clients: ['acme'], pages: 1, timeZone: null }, after: { name: 'Audited twice', clients: ['acme', 'globex'], pages: 1, timeZone: null } });
 
       // Refused: bad input, a stale version, a wall that does not exist. No audit row for any of them.
       const kept = (await call('POST', '/api/v1/walls', lead, { name: 'Kept', pages: [DEFAULT_WALL_PAGE] })).json as WallWithTokenDto;

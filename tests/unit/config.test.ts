@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       sessionMaxAgeMs: 168 * 3600_000,
       loginRateLimitPerMinute: 10,
       metricsToken: null,
+      timeZone: 'UTC',
     });
     expect(path.isAbsolute(config.appDir)).toBe(true);
     expect(config.appDir.endsWith(`${path.sep}build`)).toBe(true);
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
       WATCHFLOOR_DEMO: 'off',
       METRICS_TOKEN: 'a-token-of-16-chars-or-more',
       WATCHFLOOR_APP_DIR: '/srv/app',
+      WATCHFLOOR_TIMEZONE: 'Australia/Sydney',
     });
     expect(config).toMatchObject({
       port: 9090,
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
       demo: false,
       metricsToken: 'a-token-of-16-chars-or-more',
       appDir: '/srv/app',
+      timeZone: 'Australia/Sydney',
     });
   });
 
@@ -89,6 +92,8 @@ describe('loadConfig', () => {
     ['WATCHFLOOR_SECRET_KEY', 'x'.repeat(44)],
     ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(32, 1).toString('base64')], // base64 with padding, not base64url
     ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(16, 1).toString('base64url')],
+    ['WATCHFLOOR_TIMEZONE', 'Australia/Sydnee'],
+    ['WATCHFLOOR_TIMEZONE', '+05:30'],
   ])('%s=%s throws a ConfigError that names the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(name);
@@ -120,6 +125,13 @@ describe('loadConfig', () => {
     expect(error.message).toContain('WATCHFLOOR_SECRET_KEY');
     expect(error.message).toContain('32 random bytes in base64url');
     expect(error.message).not.toContain(almost);
+  });
+
+  it('refuses a time zone that is not an IANA name, saying what one looks like', () => {
+    const error = configError({ WATCHFLOOR_TIMEZONE: 'Mars/Olympus_Mons' });
+    expect(error.message).toBe('environment variable WATCHFLOOR_TIMEZONE: must be an IANA time zone name such as Australia/Sydney, America/New_York or UTC');
+    // Not the host's TZ either: UTC unless set.
+    expect(loadConfig({ TZ: 'Asia/Tokyo' }).timeZone).toBe('UTC');
   });
 
   it('names the wrong variable even when others are fine', () => {

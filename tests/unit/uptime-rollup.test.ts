@@ -12,6 +12,7 @@ import {
   unionIntervals,
   type OpenPeriod,
 } from '../../server/uptime/uptime-rollup.ts';
+import { localCalendar } from '../../src/lib/domain/local-days.ts';
 
 const T0 = Date.parse('2025-03-03T00:00:00Z'); // a Monday, midnight UTC
 const h = (n: number) => T0 + n * HOUR_MS;
@@ -80,20 +81,51 @@ describe('uptime roll-up maths', () => {
 
   it('makes 168 hourly buckets for 7 days and 90 daily ones for 90 days, ending now', () => {
     const now = h(24 * 9) + min(30);
-    const week = bucketsFor('7d', now);
-    expect(week).toEqual({ from: h(24 * 9) - 167 * HOUR_MS, bucketMs: HOUR_MS, count: 168 });
-    const quarter = bucketsFor('90d', now);
-    expect(quarter).toEqual({ from: T0 + 9 * DAY_MS - 89 * DAY_MS, bucketMs: DAY_MS, count: 90 });
+    const utc = localCalendar('UTC');
+    const week = bucketsFor('7d', now, utc);
+    expect(week.days).toBeNull();
+    expect(week.bounds).toHaveLength(169);
+    expect(week.bounds[0]).toBe(h(24 * 9) - 167 * HOUR_MS);
+    expect(week.bounds[168]).toBe(h(24 * 9) + HOUR_MS);
+    // In UTC, days are as they always were: 24 hours from midnight UTC, ending with today.
+    const quarter = bucketsFor('90d', now, utc);
+    expect(quarter.days).toHaveLength(90);
+    expect(quarter.days![89]).toBe('2025-03-12');
+    expect(quarter.bounds.every((b, i) => b === T0 + 9 * DAY_MS - 89 * DAY_MS + i * DAY_MS)).toBe(true);
+    // The hours are the same in every zone; only the days move.
+    expect(bucketsFor('7d', now, localCalendar('Australia/Sydney')).bounds).toEqual(week.bounds);
+  });
+
+  it('ends the 90 days with today in the NOC’s zone: at 22:30 UTC it is already tomorrow in Sydney', () => {
+    const now = Date.parse('2025-03-11T22:30:00Z');
+    const sydney = bucketsFor('90d', now, localCalendar('Australia/Sydney'));
+    expect(sydney.days![89]).toBe('2025-03-12');
+    expect(new Date(sydney.bounds[89]).toISOString()).toBe('2025-03-11T13:00:00.000Z'); // midnight in Sydney (+11)
+    expect(bucketsFor('90d', now, localCalendar('UTC')).days![89]).toBe('2025-03-11');
+    expect(bucketsFor('90d', now, localCalendar('America/New_York')).days![89]).toBe('2025-03-11');
   });
 
   it('turns down seconds into availability per bucket, counting only the elapsed part of the current one', () => {
     const now = h(3) + min(30);
-    const spec = { from: h(0), bucketMs: HOUR_MS, count: 4 };
+    const spec = { bounds: [h(0), h(1), h(2), h(3), h(4)], days: null };
     const cells = availabilityCells(spec, new Map([[h(1), 900], [h(3), 900]]), now);
     expect(cells).toEqual([1, 0.75, 1, 0.5]);
     // 3.5 hours observed, 30 minutes down.
     expect(overallAvailability(spec, cells, now)).toBeCloseTo(1 - 1800 / (3.5 * 3600), 10);
     expect(meanCells([[1, 0.5], [0, 0.5]], 2)).toEqual([0.5, 0.5]);
     expect(meanCells([], 2)).toEqual([1, 1]);
+  });
+
+  it('measures a local day of 23 or 25 hours by its own length', () => {
+    // Berlin, spring forward: 30 March 2025 has 23 hours; autumn: 26 October has 25.
+    const spring = bucketsFor('90d', Date.parse('2025-03-31T12:00:00Z'), localCalendar('Europe/Berlin'));
+    const i = spring.days!.indexOf('2025-03-30');
+    expect(spring.bounds[i + 1] - spring.bounds[i]).toBe(23 * HOUR_MS);
+    // 23 hours down on that day is the whole day down, not 4 % up.
+    expect(availabilityCells(spring, new Map([[spring.bounds[i], 23 * 3600]]), Date.parse('2025-03-31T12:00:00Z'))[i]).toBe(0);
+    const autumn = bucketsFor('90d', Date.parse('2025-10-27T12:00:00Z'), localCalendar('Europe/Berlin'));
+    const j = autumn.days!.indexOf('2025-10-26');
+    expect(autumn.bounds[j + 1] - autumn.bounds[j]).toBe(25 * HOUR_MS);
+    expect(availabilityCells(autumn, new Map([[autumn.bounds[j], 5 * 3600]]), Date.parse('2025-10-27T12:00:00Z'))[j]).toBe(0.8);
   });
 });

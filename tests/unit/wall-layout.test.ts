@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fits, freeCells, gridArea, movePanel, pixelShift, playlistPosition } from '../../src/lib/wall/wall-layout.ts';
 import { formatAge } from '../../src/lib/domain/format.ts';
-import { layoutHeatmap } from '../../src/lib/wall/heatmap-renderer.ts';
+import { heatmapTicks, layoutHeatmap } from '../../src/lib/wall/heatmap-renderer.ts';
+import { localCalendar, localDaysEndingNow } from '../../src/lib/domain/local-days.ts';
 import { wallPage } from '../../src/lib/protocol/walls.ts';
 import type { UptimeDto } from '../../src/lib/protocol/uptime.ts';
 
@@ -74,6 +75,7 @@ describe('burn-in and ages', () => {
 describe('heatmap layout', () => {
   const data = (nodesPerClient: number, downEvery = 0): UptimeDto => ({
     range: '90d',
+    timeZone: 'UTC',
     from: '2025-01-01T00:00:00.000Z',
     bucketSeconds: 86_400,
     buckets: 90,
@@ -109,5 +111,58 @@ describe('heatmap layout', () => {
     expect(layout.hidden).toBe(2000 - nodes.length);
     const last = layout.rows[layout.rows.length - 1];
     expect(last.y + last.h).toBeLessThanOrEqual(400);
+  });
+});
+
+describe('heatmap axis', () => {
+  const dto = (range: '7d' | '90d', timeZone: string, from: number, buckets: number): UptimeDto => ({
+    range,
+    timeZone,
+    from: new Date(from).toISOString(),
+    bucketSeconds: range === '7d' ? 3600 : 86_400,
+    buckets,
+    generatedAt: new Date(from).toISOString(),
+    clients: [],
+    rows: [],
+  });
+  const week = (timeZone: string, from: string) => heatmapTicks(dto('7d', timeZone, Date.parse(from), 168));
+
+  it('marks each midnight of the 7 days in the NOC’s zone, labelled with its local date', () => {
+    // From Monday 10 March 2025, 00:00 UTC.
+    expect(week('UTC', '2025-03-10T00:00:00Z').slice(0, 2)).toEqual([
+      { i: 0, text: 'Mon 10' },
+      { i: 24, text: 'Tue 11' },
+    ]);
+    // Sydney (+11): midnight is 13:00 UTC, and the first one is already Tuesday's.
+    expect(week('Australia/Sydney', '2025-03-10T00:00:00Z').slice(0, 2)).toEqual([
+      { i: 13, text: 'Tue 11' },
+      { i: 37, text: 'Wed 12' },
+    ]);
+    // Kolkata (+05:30): the first hour after midnight starts at 19:00 UTC.
+    expect(week('Asia/Kolkata', '2025-03-10T00:00:00Z')[0]).toEqual({ i: 19, text: 'Tue 11' });
+  });
+
+  it('spaces the marks 23 hours apart across the night clocks go forward', () => {
+    // New York, Sunday 9 March 2025: midnight is 05:00 UTC, then 04:00 UTC from Monday on.
+    const ticks = week('America/New_York', '2025-03-07T00:00:00Z');
+    const sunday = ticks.findIndex((t) => t.text === 'Sun 9');
+    expect(ticks[sunday + 1].i - ticks[sunday].i).toBe(23);
+    expect(ticks[sunday + 1].text).toBe('Mon 10');
+  });
+
+  it('marks the first of each month on the 90 days by local date', () => {
+    const sydney = localCalendar('Australia/Sydney');
+    // 20:00 UTC on 30 March is 31 March in Sydney: the 90 days begin on 1 January there (31 December in UTC).
+    const { days, bounds } = localDaysEndingNow(sydney, Date.parse('2025-03-30T20:00:00Z'), 90);
+    expect(new Date(bounds[0]).toISOString()).toBe('2024-12-31T13:00:00.000Z');
+    const ticks = heatmapTicks(dto('90d', 'Australia/Sydney', bounds[0], 90));
+    expect(ticks).toEqual([
+      { i: 0, text: 'Jan' },
+      { i: 31, text: 'Feb' },
+      { i: 59, text: 'Mar' },
+    ]);
+    expect(ticks.map((t) => days[t.i])).toEqual(['2025-01-01', '2025-02-01', '2025-03-01']);
+    // Counted in UTC dates, every mark would sit one column late.
+    expect(heatmapTicks(dto('90d', 'UTC', bounds[0], 90))[0]).toEqual({ i: 1, text: 'Jan' });
   });
 });

@@ -17,6 +17,8 @@ export const walls = pgTable(
     pages: jsonb('pages').$type<WallPage[]>().notNull(),
     chime: jsonb('chime').$type<WallChime>().notNull().default({ enabled: false, repeatMinutes: 5 }),
     pixelShift: boolean('pixel_shift').notNull().default(true),
+    /** IANA zone the wall's heatmap counts days in; null: the server's (WATCHFLOOR_TIMEZONE). */
+    timeZone: text('time_zone'),
     /** sha256 of the device token (high-entropy random secret); null once revoked. */
     tokenHash: text('token_hash'),
     tokenPrefix: text('token_prefix'),
@@ -91,10 +93,15 @@ export const uptimeHourly = pgTable(
   (t) => [primaryKey({ columns: [t.nodeId, t.hour] }), index('uptime_hourly_hour_idx').on(t.hour)],
 );
 
-/** The same per UTC day: the sum of the day's hours. */
+/**
+ * The same per local day in a time zone: the sum of the hours whose start falls in that day (23 to 25
+ * of them across a DST change). Kept for each zone in `uptime_daily_zones`, so each wall's 90-day
+ * heatmap reads days cut at its own midnight.
+ */
 export const uptimeDaily = pgTable(
   'uptime_daily',
   {
+    timeZone: text('time_zone').notNull(),
     nodeId: uuid('node_id')
       .notNull()
       .references(() => nodes.id, { onDelete: 'cascade' }),
@@ -102,8 +109,18 @@ export const uptimeDaily = pgTable(
     downSeconds: integer('down_seconds').notNull(),
     degradedSeconds: integer('degraded_seconds').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.nodeId, t.day] }), index('uptime_daily_day_idx').on(t.day)],
+  (t) => [primaryKey({ columns: [t.timeZone, t.nodeId, t.day] }), index('uptime_daily_zone_day_idx').on(t.timeZone, t.day)],
 );
+
+/**
+ * The zones whose days `uptime_daily` holds in full: the server's and those of walls that set their
+ * own. The roller builds a zone's days from `uptime_hourly` when it is first wanted and drops them
+ * when no longer; until then the heatmap sums the hours itself.
+ */
+export const uptimeDailyZones = pgTable('uptime_daily_zones', {
+  timeZone: text('time_zone').primaryKey(),
+  builtAt: timestamp('built_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** How far the roller has read the `changes` log, and when it last extended open periods to "now". */
 export const uptimeRollerState = pgTable('uptime_roller_state', {

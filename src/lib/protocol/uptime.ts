@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { UPTIME_RANGES, type UptimeRange } from './walls.ts';
+import { UPTIME_RANGES, type UptimeRange, timeZoneName } from './walls.ts';
 
 export const uptimeQuery = z
   .object({
     range: z.enum(UPTIME_RANGES).default('7d'),
     /** Only this client (within the caller's). */
     client: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    /** Days in this zone instead of the server's (the wall editor's preview of a wall's own zone). */
+    timeZone: timeZoneName.optional(),
   })
   .strict();
 
@@ -32,8 +34,14 @@ export interface UptimeClientDto {
 /** The heatmap: read from the hourly or daily roll-ups, never from raw incidents. */
 export interface UptimeDto {
   range: UptimeRange;
+  /** The IANA zone whose days the buckets (90d) and the day labels (both ranges) follow. */
+  timeZone: string;
   /** Start of the first bucket (ISO, UTC). */
   from: string;
+  /**
+   * 3600: hours, all alike. 86400: local days in `timeZone`, each the hours whose start falls in it, so
+   * 23 or 25 hours long across a DST change.
+   */
   bucketSeconds: number;
   buckets: number;
   generatedAt: string;

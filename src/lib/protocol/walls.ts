@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZoneName } from '../domain/local-days.ts';
 
 /**
  * Walls: saved kiosk layouts. REST DTOs and request schemas under /api/v1/walls, shared by the server
@@ -12,6 +13,9 @@ export type PanelKind = (typeof PANEL_KINDS)[number];
 /** The heatmap's two ranges: hours of the last 7 days, or days of the last 90. */
 export const UPTIME_RANGES = ['7d', '90d'] as const;
 export type UptimeRange = (typeof UPTIME_RANGES)[number];
+
+/** An IANA time zone name such as Australia/Sydney (not an offset: see isTimeZoneName). */
+export const timeZoneName = z.string().refine(isTimeZoneName, 'must be an IANA time zone name such as Australia/Sydney');
 
 const clientSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a client slug (lowercase letters, digits, dashes)');
 
@@ -83,6 +87,8 @@ export const createWallRequest = z
     chime: wallChime.optional(),
     /** Slow pixel shift against burn-in (on by default). */
     pixelShift: z.boolean().optional(),
+    /** The zone the heatmap's days follow; null or absent: the server's (WATCHFLOOR_TIMEZONE). */
+    timeZone: timeZoneName.nullable().optional(),
   })
   .strict();
 export type CreateWallRequest = z.infer<typeof createWallRequest>;
@@ -94,6 +100,7 @@ export const updateWallRequest = z
     pages: z.array(wallPage).min(1).max(10).optional(),
     chime: wallChime.optional(),
     pixelShift: z.boolean().optional(),
+    timeZone: timeZoneName.nullable().optional(),
     /** Optimistic concurrency: the version the editor started from. */
     version: z.number().int().positive().optional(),
   })
@@ -108,6 +115,8 @@ export interface WallDto {
   pages: WallPage[];
   chime: WallChime;
   pixelShift: boolean;
+  /** The zone the heatmap's days follow; null: the server's. */
+  timeZone: string | null;
   /** First characters of the current device token, to tell screens apart; null once revoked. */
   tokenPrefix: string | null;
   tokenCreatedAt: string | null;

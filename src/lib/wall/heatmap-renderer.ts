@@ -6,6 +6,7 @@
 import type { UptimeDto } from '../protocol/uptime.ts';
 import { uptimeColourFast, LEGEND_TICKS, badness } from './uptime-colour.ts';
 import { interpolateCividis } from 'd3';
+import { HOUR_MS, addDays, localCalendar } from '../domain/local-days.ts';
 
 export interface HeatmapRow {
   kind: 'summary' | 'node' | 'more';
@@ -116,27 +117,48 @@ export function formatAvailability(a: number): string {
   return `${pct >= 99 ? pct.toFixed(2) : pct >= 10 ? pct.toFixed(1) : pct.toFixed(1)}%`;
 }
 
-/** Draws the heatmap; `now` only places the "now" edge. */
+/**
+ * Where the axis marks a new day (7 d: the first hour of each local day) or a new month (90 d), in the
+ * data's time zone, so the marks fall on the NOC's midnights, not Greenwich's.
+ */
+export function heatmapTicks(data: UptimeDto): { i: number; text: string }[] {
+  const calendar = localCalendar(data.timeZone);
+  const from = Date.parse(data.from);
+  const ticks: { i: number; text: string }[] = [];
+  if (data.bucketSeconds === 3600) {
+    const label = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', timeZone: data.timeZone });
+    let previous = calendar.dayOf(from - HOUR_MS);
+    for (let i = 0; i < data.buckets; i++) {
+      const start = from + i * HOUR_MS;
+      const day = calendar.dayOf(start);
+      if (day !== previous) ticks.push({ i, text: label.format(start) });
+      previous = day;
+    }
+  } else {
+    // Day buckets are calendar days, 23 to 25 hours long: counted by date, not by milliseconds.
+    const first = calendar.dayOf(from);
+    const month = new Intl.DateTimeFormat('en-GB', { month: 'short', timeZone: 'UTC' });
+    for (let i = 0; i < data.buckets; i++) {
+      const day = addDays(first, i);
+      if (day.endsWith('-01')) ticks.push({ i, text: month.format(Date.parse(`${day}T12:00:00Z`)) });
+    }
+  }
+  return ticks;
+}
+
+/** Draws the heatmap. */
 export function drawHeatmap(ctx: CanvasRenderingContext2D, data: UptimeDto, layout: HeatmapLayout, o: { width: number; height: number; dpr: number; fontPx: number }): void {
   const { dpr, fontPx } = o;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, o.width, o.height);
   const { gridX, gridW, cellW } = layout;
-  const from = Date.parse(data.from);
-  const bucketMs = data.bucketSeconds * 1000;
-  const elapsedBuckets = (Date.parse(data.generatedAt) - from) / bucketMs;
 
-  // Axis: day boundaries (7 d) or month starts / weeks (90 d).
+  // Axis: day boundaries (7 d) or month starts (90 d).
   ctx.font = `500 ${fontPx * 0.78}px system-ui, sans-serif`;
   ctx.fillStyle = '#9fb0c1';
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'left';
-  const ticks: { i: number; text: string }[] = [];
-  for (let i = 0; i < data.buckets; i++) {
-    const t = new Date(from + i * bucketMs);
-    if (data.bucketSeconds === 3600 && t.getUTCHours() === 0) ticks.push({ i, text: t.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', timeZone: 'UTC' }) });
-    if (data.bucketSeconds === 86400 && t.getUTCDate() === 1) ticks.push({ i, text: t.toLocaleDateString('en-GB', { month: 'short', timeZone: 'UTC' }) });
-  }
+  const ticks = heatmapTicks(data);
   ctx.strokeStyle = 'rgba(160, 180, 200, 0.25)';
   ctx.lineWidth = 1;
   const bottom = layout.rows.length ? layout.rows[layout.rows.length - 1].y + layout.rows[layout.rows.length - 1].h : layout.axisH;
@@ -169,7 +191,8 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, data: UptimeDto, layo
       const x1 = Math.floor(gridX + end * cellW);
       ctx.fillRect(x0, row.y, Math.max(1, x1 - x0), h);
     };
-    const lastCell = Math.min(cells.length, Math.ceil(elapsedBuckets));
+    // The range ends with the bucket that holds generatedAt: every cell has begun.
+    const lastCell = cells.length;
     for (let i = 0; i < lastCell; i++) {
       const colour = uptimeColourFast(cells[i]);
       if (colour !== runColour) {

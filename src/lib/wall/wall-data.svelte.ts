@@ -42,6 +42,7 @@ export class WallData {
   #utilisation = $state.raw<Map<string, number | null>>(new Map());
   #notAllowed = $state(false);
   #wanted = new Set<string>();
+  #timeZone: string | null = null;
   #topologyLoading: Promise<void> | null = null;
   readonly #source: WallSource;
 
@@ -99,9 +100,21 @@ export class WallData {
   async loadUptime(range: UptimeRange, client?: string): Promise<void> {
     const key = `${range}|${client ?? ''}`;
     this.#wanted.add(key);
-    const query = new URLSearchParams({ range, ...(client ? { client } : {}) });
+    const timeZone = this.#timeZone;
+    const query = new URLSearchParams({ range, ...(client ? { client } : {}), ...(timeZone ? { timeZone } : {}) });
     const data = await this.#guard(() => getJson<UptimeDto>(`${this.#source.uptime}?${query}`));
-    if (data) this.#uptime = { ...this.#uptime, [key]: data };
+    // An answer for a zone no longer asked for would put the old days back.
+    if (data && timeZone === this.#timeZone) this.#uptime = { ...this.#uptime, [key]: data };
+  }
+
+  /** The wall editor's preview: heatmap days in `zone` (null: the server's), reloaded at once when it changes. */
+  async setTimeZone(zone: string | null): Promise<void> {
+    if (zone === this.#timeZone) return;
+    this.#timeZone = zone;
+    await Promise.all([...this.#wanted].map((key) => {
+      const [range, client] = key.split('|') as [UptimeRange, string];
+      return this.loadUptime(range, client || undefined);
+    }));
   }
 
   async reloadUptime(): Promise<void> {

@@ -13,20 +13,23 @@ export interface WallDraft {
   pages: WallPage[];
   chime: { enabled: boolean; repeatMinutes: number };
   pixelShift: boolean;
+  /** IANA zone of the heatmap's days; '' = the server's. */
+  timeZone: string;
 }
 
 export function newDraft(): WallDraft {
-  return { id: null, version: null, name: '', clients: null, pages: [structuredClone(DEFAULT_WALL_PAGE)], chime: { enabled: false, repeatMinutes: 5 }, pixelShift: true };
+  return { id: null, version: null, name: '', clients: null, pages: [structuredClone(DEFAULT_WALL_PAGE)], chime: { enabled: false, repeatMinutes: 5 }, pixelShift: true, timeZone: '' };
 }
 
 export function draftOf(wall: WallDto): WallDraft {
-  return { id: wall.id, version: wall.version, name: wall.name, clients: wall.clients, pages: structuredClone(wall.pages), chime: { ...wall.chime }, pixelShift: wall.pixelShift };
+  return { id: wall.id, version: wall.version, name: wall.name, clients: wall.clients, pages: structuredClone(wall.pages), chime: { ...wall.chime }, pixelShift: wall.pixelShift, timeZone: wall.timeZone ?? '' };
 }
 
 /** Walls for admins and leads: list, create, edit, rotate and revoke tokens (shown once), delete. */
 export class WallsAdmin {
   #walls = $state.raw<WallDto[]>([]);
   #clients = $state.raw<TopologyClientDto[]>([]);
+  #serverTimeZone = $state('UTC');
   #loaded = $state(false);
   #error = $state<{ message: string; path?: string } | null>(null);
   #revealed = $state.raw<{ wall: WallDto; link: string; rotated: boolean } | null>(null);
@@ -37,6 +40,10 @@ export class WallsAdmin {
   }
   get clients(): TopologyClientDto[] {
     return this.#clients;
+  }
+  /** The zone of walls that set none (WATCHFLOOR_TIMEZONE). */
+  get serverTimeZone(): string {
+    return this.#serverTimeZone;
   }
   get loaded(): boolean {
     return this.#loaded;
@@ -53,9 +60,14 @@ export class WallsAdmin {
   }
 
   async load(): Promise<void> {
-    const [walls, topology] = await Promise.all([api<{ walls: WallDto[] }>('GET', '/walls'), api<TopologyDto>('GET', '/topology')]);
+    const [walls, topology, info] = await Promise.all([
+      api<{ walls: WallDto[] }>('GET', '/walls'),
+      api<TopologyDto>('GET', '/topology'),
+      api<{ timeZone: string }>('GET', '/info'),
+    ]);
     this.#walls = walls.walls;
     this.#clients = topology.clients;
+    this.#serverTimeZone = info.timeZone;
     this.#loaded = true;
   }
 
@@ -82,7 +94,8 @@ export class WallsAdmin {
 
   /** Saves a draft (create or update); returns the saved wall. */
   async save(draft: WallDraft): Promise<WallDto | null> {
-    const body: CreateWallRequest = { name: draft.name, clients: draft.clients, pages: draft.pages, chime: draft.chime, pixelShift: draft.pixelShift };
+    const timeZone = draft.timeZone.trim();
+    const body: CreateWallRequest = { name: draft.name, clients: draft.clients, pages: draft.pages, chime: draft.chime, pixelShift: draft.pixelShift, timeZone: timeZone === '' ? null : timeZone };
     return this.#run(async () => {
       if (draft.id === null) {
         const created = await api<WallWithTokenDto>('POST', '/walls', body);
