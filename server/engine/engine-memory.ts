@@ -23,8 +23,11 @@ export interface Recalled {
   unknownGroupKeys: string[];
 }
 
-/** Forgets everything past this many alerts, incidents and keys together: ~1 KB each. */
-const DEFAULT_LIMIT = 100_000;
+/**
+ * Forgets everything past this many alerts, incidents and keys together (~1 KB each, so tens of MB at most):
+ * a batch after that reads all it needs, as every batch did before memory, and memory fills again.
+ */
+const DEFAULT_LIMIT = 50_000;
 
 const eligibleSince = (incident: IncidentRecord, reopenSince: Date) =>
   incident.status !== 'resolved' || (incident.resolvedAt !== null && incident.resolvedAt.getTime() >= reopenSince.getTime());

@@ -5,8 +5,11 @@
  * BENCH_DATABASE_URL or TEST_DATABASE_URL is set — Postgres, at 1, 100 and 500 clients. Up to 20
  * clients decode and time every delta; the rest are silent screens (see silentClient).
  *
+ * Each server first takes BENCH_WARMUP seconds (default 3) of the max phase's load, unmeasured: the targets
+ * are sustained rates, and a cold process (JIT, the database's caches) ran its first seconds at half speed.
+ *
  * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500"),
- * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL).
+ * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL), BENCH_WARMUP (seconds).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +23,7 @@ import { cli, percentile, root, startServer } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 3);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,100,500').split(',').map(Number);
 const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
@@ -72,7 +76,7 @@ interface PhaseResult {
  * Posts batches (as fast as `concurrency` allows, or at `rate` signals/s) for `seconds`, and measures
  * when each batch's marker incident reaches each client.
  */
-async function phase(url: string, token: string, clients: Socket[], options: { batch: number; concurrency: number; rate?: number }): Promise<PhaseResult> {
+async function phase(url: string, token: string, clients: Socket[], options: { batch: number; concurrency: number; rate?: number; seconds?: number }): Promise<PhaseResult> {
   const sentAt = new Map<string, number>();
   const delays: number[] = [];
   const onDelta = (delta: IncidentDelta) => {
@@ -86,7 +90,7 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   const makeBatch = makeBatchFactory();
   let committed = 0;
   let failed = 0;
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + (options.seconds ?? seconds) * 1000;
   const interval = options.rate ? (options.batch / options.rate) * 1000 : 0;
   const worker = async (w: number) => {
     let next = performance.now() + w * (interval / options.concurrency);
@@ -203,6 +207,7 @@ for (const target of await targets()) {
     cli(target.env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench', '--role', 'viewer', '--password-stdin'], password);
     const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
     const cookie = login.headers.getSetCookie()[0].split(';')[0];
+    if (warmupSeconds > 0) await phase(url, token, [], { batch: 500, concurrency: 4, seconds: warmupSeconds });
     for (const count of clientCounts) {
       const { listening, close } = await connectClients(url, cookie, count);
       const max = await phase(url, token, listening, { batch: 500, concurrency: 4 });
