@@ -12,6 +12,7 @@ import { sendToAdminSocket } from './cli/admin-socket.ts';
 import { topologyImportInput } from './topology/topology-cli.ts';
 import { announceRevocation } from './realtime/socket-revocations.ts';
 import { announceScreenNews } from './realtime/screen-news.ts';
+import { openSecretKeys } from './auth/secret-key.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -43,6 +44,8 @@ async function execute(argv: string[]): Promise<CommandResult> {
     return await runPrepared(argv, prepared, database, {
       userRevoked: (userId) => announceRevocation(database, { userId, reason: 'revoked' }),
       topologyChanged: (clients) => announceScreenNews(database, 'cli', { kind: 'topology:changed', clients }),
+      // Only `secrets …` commands read the keys; no other command needs them.
+      secretsSetup: (options) => openSecretKeys(config, options),
     });
   } finally {
     await database.close();

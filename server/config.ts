@@ -7,6 +7,8 @@ export class ConfigError extends Error {}
 
 const bool = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
 const positiveInt = z.coerce.number().int().positive();
+const SECRET_KEY_TEXT = /^[A-Za-z0-9_-]{43}$/;
+const SECRET_KEY_FORMAT = "must be 32 random bytes in base64url (43 characters), e.g. from `openssl rand -base64 32 | tr '+/' '-_' | tr -d '='`";
 
 /** Every environment variable Watchfloor reads, with its default. The README's table mirrors this. */
 const environment = z.object({
@@ -31,9 +33,11 @@ const environment = z.object({
   INGEST_RATE_LIMIT: positiveInt.default(600),
   WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  WATCHFLOOR_SECRET_KEY: z
+  WATCHFLOOR_SECRET_KEY: z.string().regex(SECRET_KEY_TEXT, SECRET_KEY_FORMAT).optional(),
+  WATCHFLOOR_SECRET_KEY_PREVIOUS: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 random bytes in base64url (43 characters), e.g. from `openssl rand -base64 32 | tr '+/' '-_' | tr -d '='`")
+    .transform((text) => text.split(',').map((key) => key.trim()).filter((key) => key !== ''))
+    .pipe(z.array(z.string().regex(SECRET_KEY_TEXT, `each comma-separated key ${SECRET_KEY_FORMAT}`)))
     .optional(),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be a base64url P-256 public key (87 characters)').optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url P-256 private key (43 characters)').optional(),
@@ -70,6 +74,11 @@ export interface Config {
    * first start (server/auth/secret-key.ts).
    */
   secretKey: Uint8Array | null;
+  /**
+   * Keys replaced by `secretKey` (WATCHFLOOR_SECRET_KEY_PREVIOUS): they open stored secrets sealed before the
+   * rotation and seal nothing; empty with the key file, whose previous keys are files beside it.
+   */
+  previousSecretKeys: Uint8Array[];
   /** Web Push: VAPID keys from the environment (else generated once and stored), and test-only switches. */
   push: {
     vapidPublicKey: string | null;
@@ -94,6 +103,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`environment variable ${String(issue.path[0])}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.WATCHFLOOR_SECRET_KEY_PREVIOUS?.length && e.WATCHFLOOR_SECRET_KEY === undefined) {
+    // Mixing would leave the key file's rotation and the variable's disagreeing about which keys are previous.
+    throw new ConfigError(
+      'environment variable WATCHFLOOR_SECRET_KEY_PREVIOUS: needs WATCHFLOOR_SECRET_KEY; with the key file, previous keys are files in the data folder’s previous-secret-keys/',
+    );
+  }
   if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined)) {
     throw new ConfigError('environment variables VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: give both or neither');
   }
@@ -115,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
     metricsToken: e.METRICS_TOKEN ?? null,
     secretKey: e.WATCHFLOOR_SECRET_KEY === undefined ? null : Buffer.from(e.WATCHFLOOR_SECRET_KEY, 'base64url'),
+    previousSecretKeys: (e.WATCHFLOOR_SECRET_KEY_PREVIOUS ?? []).map((key) => Buffer.from(key, 'base64url')),
     push: {
       vapidPublicKey: e.VAPID_PUBLIC_KEY ?? null,
       vapidPrivateKey: e.VAPID_PRIVATE_KEY ?? null,

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config, ConfigError } from './config.ts';
-import { openDatabase, type Database } from './db/database.ts';
+import { openDatabase, SERVER_APPLICATION_NAME, type Database } from './db/database.ts';
 import { DataFolderInUseError } from './db/data-lock.ts';
 import { createMetrics } from './metrics.ts';
 import { createHttp } from './http/create-http.ts';
@@ -45,8 +45,8 @@ import { auditRoutes } from './api/audit-routes.ts';
 import { meRoutes } from './api/me-routes.ts';
 import { PushService } from './push/push-service.ts';
 import { pushRoutes } from './push/push-routes.ts';
-import { SecretBox, StoredSecretError } from './auth/secret-box.ts';
-import { loadSecretKey } from './auth/secret-key.ts';
+import { StoredSecretError } from './auth/secret-box.ts';
+import { openSecretKeys } from './auth/secret-key.ts';
 import { sealStoredSecrets } from './db/seal-stored-secrets.ts';
 import { databaseKnowsTimeZone } from './uptime/uptime-days.ts';
 
@@ -62,7 +62,7 @@ export interface RunningServer {
 export async function startWatchfloor(config: Config, options: { print?: (line: string) => void } = {}): Promise<RunningServer> {
   const print = options.print ?? ((line: string) => console.log(line));
   const metrics = createMetrics();
-  const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, applicationName: SERVER_APPLICATION_NAME });
   let adminSocket: AdminSocket | null = null;
   let otherProcesses: { stop(): Promise<void> } | null = null;
   try {
@@ -72,14 +72,20 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       throw new ConfigError(`environment variable WATCHFLOOR_TIMEZONE: the database does not know the time zone ${config.timeZone}`);
     }
     // After the database: on PGlite its lock is held, so a refused second process leaves the key file alone.
-    const secretKey = loadSecretKey(config);
-    const secrets = await SecretBox.create(secretKey.key, secretKey.origin);
-    if (secretKey.generated) {
-      print(`Generated the key that encrypts stored secrets: ${secretKey.generated}. Keep a copy apart from backups of the data folder; other server processes on this database need it too (WATCHFLOOR_SECRET_KEY).`);
+    const keys = await openSecretKeys(config, { generate: true });
+    const { secrets } = keys;
+    if (keys.generated) {
+      print(`Generated the key that encrypts stored secrets: ${keys.generated}. Keep a copy apart from backups of the data folder; other server processes on this database need it too (WATCHFLOOR_SECRET_KEY).`);
     }
     const sealedNow = await sealStoredSecrets(database, secrets);
+    if (sealedNow.resealed > 0) {
+      print(`Re-sealed ${sealedNow.resealed} stored secrets with the current key (key id ${secrets.keyId}); they were sealed with key ${sealedNow.fromKeyIds.join(', ')}.`);
+    }
     const app = await createHttp(config, metrics);
-    app.log.info({ secretKeyId: secrets.keyId, secretKeyFrom: secrets.keyOrigin, sealedNow }, 'stored secrets are encrypted');
+    app.log.info(
+      { secretKeyId: secrets.keyId, secretKeyFrom: secrets.keyOrigin, previousSecretKeyIds: secrets.previousKeyIds, encryptedNow: sealedNow.encrypted, resealedNow: sealedNow.resealed },
+      'stored secrets are encrypted',
+    );
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
@@ -142,6 +148,8 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         },
         topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
+        // This server's own ring: `secrets rotate-key` run through the socket re-seals with it and switches it.
+        secretsSetup: async () => ({ ...keys, generated: null, runningServer: true }),
       });
     }
     await openIncidents.warm();

@@ -83,6 +83,10 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
       throw new DomainError('forbidden', `this token belongs to a ${source.format} source; post to its ${source.format} endpoint`);
     }
     if (format === 'grafana' && source.hmacSecret) verifyGrafanaSignature(request, source.hmacSecret);
+    // Refused, not taken unsigned: whoever knows the token alone must not get in because the secret was lost.
+    else if (format === 'grafana' && source.hmacSecretLostAt) {
+      throw new DomainError('unauthenticated', 'this source’s HMAC secret was lost with the server’s secret key: an admin sets a new one in Settings → Sources (and the same in Grafana)');
+    }
     request.ingestSource = source;
   };
 

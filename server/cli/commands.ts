@@ -11,6 +11,11 @@ import { createTeamRequest } from '../../src/lib/protocol/console.ts';
 import { createTeam, listTeams } from '../teams/teams.ts';
 import { BY_CLI, recordAudit } from '../audit/audit-log.ts';
 import { parseImportArgs, prepareTopologyImport, type TopologyChanged, type TopologyImported } from '../topology/topology-cli.ts';
+import { StoredSecretError } from '../auth/secret-box.ts';
+import type { SecretsSetup } from '../auth/secret-key.ts';
+import { rotateSecretKey } from '../auth/rotate-secret-key.ts';
+import { resetLostSecrets } from '../auth/reset-lost-secrets.ts';
+import { describeSecretsStatus, describeSecretsReset, describeKeyRotation, secretsStatus } from './secrets-report.ts';
 
 export interface CommandResult {
   code: number;
@@ -39,6 +44,10 @@ export const USAGE = `Usage: watchfloor <command> [options]   (every command acc
                            problems are reported with their line numbers)
   db migrate               apply pending migrations
   db status                show applied and known migrations
+  secrets status           which keys the stored secrets are sealed with
+  secrets rotate-key       a new key in the data folder's key file, the old one kept as previous,
+                           every stored secret re-sealed with the new key (all or nothing)
+  secrets reset --yes      after the key is lost: new push keys, Grafana HMAC secrets cleared
 
 Environment: WATCHFLOOR_DATA (default ./data) or DATABASE_URL, as for the server.`;
 
@@ -83,6 +92,16 @@ export interface CommandHooks {
   topologyImported?: TopologyImported;
   /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
   topologyChanged?: TopologyChanged;
+  /**
+   * The secret keys `secrets …` commands work with: a running server's own (its ring), or the CLI's, loaded
+   * only for these commands (`generate`: create a missing key file, for `secrets reset`).
+   */
+  secretsSetup?: (options: { generate: boolean }) => Promise<SecretsSetup>;
+}
+
+function secretsSetupOf(hooks: CommandHooks, options: { generate: boolean }): Promise<SecretsSetup> {
+  if (!hooks.secretsSetup) throw new Error('no secret keys were given to this command');
+  return hooks.secretsSetup(options);
 }
 
 /**
@@ -237,6 +256,36 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           return ok({ database: database.kind, ...status }, text, v.json);
         };
       }
+      case 'secrets status': {
+        const v = parse(rest, {});
+        return async (database, hooks) => {
+          const status = await secretsStatus(database, await secretsSetupOf(hooks, { generate: false }));
+          // Values no key here opens: a script checking before it drops a previous key must see a failure.
+          return { ...ok(status, describeSecretsStatus(status), v.json), code: status.unopenable > 0 ? 1 : 0 };
+        };
+      }
+      case 'secrets rotate-key': {
+        const v = parse(rest, {});
+        return async (database, hooks) => {
+          const setup = await secretsSetupOf(hooks, { generate: false });
+          const rotation = await rotateSecretKey(database, setup);
+          return ok(rotation, describeKeyRotation(rotation, setup), v.json);
+        };
+      }
+      case 'secrets reset': {
+        const v = parse(rest, { yes: { type: 'boolean' } });
+        if (!v.yes) {
+          throw new UsageError(
+            'secrets reset replaces the stored secrets no key opens any more: phones must enable notifications again, Acknowledge links already sent stop working, ' +
+              'and Grafana sources lose their HMAC secret. If the key can still be found, put it back instead. Add --yes to reset',
+          );
+        }
+        return async (database, hooks) => {
+          const setup = await secretsSetupOf(hooks, { generate: true });
+          const reset = await resetLostSecrets(database, setup);
+          return ok({ ...reset, generatedKeyFile: setup.generated }, describeSecretsReset(reset, setup), v.json);
+        };
+      }
       default:
         throw new UsageError(`unknown command: ${key}`);
     }
@@ -254,6 +303,7 @@ function failure(argv: string[], error: unknown): CommandResult {
   });
   if (error instanceof UsageError) return fail(2, error.message, true);
   if (error instanceof DomainError) return fail(error.code === 'validation_failed' ? 2 : 1, error.message, false);
+  if (error instanceof StoredSecretError) return fail(1, error.message, false);
   throw error;
 }
 

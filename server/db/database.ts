@@ -45,11 +45,21 @@ export interface DatabaseOptions {
   /** postgres://… or null for embedded PGlite in dataDir; 'memory://' for an in-memory PGlite. */
   url: string | null;
   dataDir: string;
+  /**
+   * Postgres: the `application_name` of this process's connections (default: the CLI's), so that Postgres
+   * tells a server's connections from the CLI's (pg_stat_activity, and serverConnections below).
+   */
+  applicationName?: typeof SERVER_APPLICATION_NAME | typeof CLI_APPLICATION_NAME;
 }
+
+/** The `application_name` of a server's connections to Postgres. */
+export const SERVER_APPLICATION_NAME = 'watchfloor-server';
+/** The `application_name` of the CLI's connections to Postgres. */
+export const CLI_APPLICATION_NAME = 'watchfloor-cli';
 
 /** Opens the configured database: embedded PGlite (locked to this process) or Postgres via postgres.js. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url && options.url !== 'memory://') return openPostgres(options.url);
+  if (options.url && options.url !== 'memory://') return openPostgres(options.url, options.applicationName ?? CLI_APPLICATION_NAME);
   return openPglite(options.url === 'memory://' ? null : path.join(options.dataDir, 'pglite'), options.dataDir);
 }
 
@@ -78,8 +88,9 @@ async function openPglite(folder: string | null, dataDir: string): Promise<Datab
   };
 }
 
-async function openPostgres(url: string): Promise<Database> {
-  const client = postgres(url, { max: 10, onnotice: () => {} });
+async function openPostgres(url: string, applicationName: string): Promise<Database> {
+  // A DATABASE_URL that names its own application_name keeps it (postgres.js lets the URL win).
+  const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: applicationName } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,
@@ -91,7 +102,7 @@ async function openPostgres(url: string): Promise<Database> {
     },
     async migrate() {
       // One connection, one migrator at a time even when several nodes start together.
-      const single = postgres(url, { max: 1, onnotice: () => {} });
+      const single = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: applicationName } });
       try {
         await single`select pg_advisory_lock(7317001)`;
         await migratePostgres(drizzlePostgres(single), { migrationsFolder });
@@ -105,6 +116,19 @@ async function openPostgres(url: string): Promise<Database> {
       await client.end({ timeout: 5 });
     },
   };
+}
+
+/**
+ * How many connections Watchfloor servers hold to this Postgres database (by their application_name): a
+ * command that must not run beside a server (one that rewrites the stored secrets under another key)
+ * asks this first. Always 0 on PGlite, which one process owns.
+ */
+export async function serverConnections(database: Database): Promise<number> {
+  if (database.kind !== 'postgres') return 0;
+  const [row] = await database.rows<{ n: number }>(
+    sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = ${SERVER_APPLICATION_NAME} and pid <> pg_backend_pid()`,
+  );
+  return row.n;
 }
 
 async function migrationStatus(

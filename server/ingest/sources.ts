@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { asc } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { AlsoInTransaction, Db } from '../db/database.ts';
 import { sources } from '../db/schema/index.ts';
 import type { CreateSourceRequest, SourceDto } from '../../src/lib/protocol/api.ts';
@@ -17,6 +17,7 @@ function toDto(row: typeof sources.$inferSelect): SourceDto {
     mapping: row.mapping,
     rateLimitPerMinute: row.rateLimitPerMinute,
     enabled: row.enabled,
+    hmacSecretStatus: row.hmacSecret !== null ? 'set' : row.hmacSecretLostAt !== null ? 'lost' : 'none',
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -60,4 +61,25 @@ export async function addSource(db: Db, input: NewSource, afterward?: AlsoInTran
 
 export async function listSources(db: Db): Promise<SourceDto[]> {
   return (await db.select().from(sources).orderBy(asc(sources.name))).map(toDto);
+}
+
+/**
+ * Gives a Grafana source a new HMAC secret (already sealed), replacing the one it had or the one
+ * `secrets reset` cleared: the source takes webhooks signed with it again.
+ */
+export async function setSourceHmacSecret(
+  db: Db,
+  id: string,
+  hmacSecret: Sealed<'sources.hmac_secret'>,
+  afterward?: AlsoInTransaction<SourceDto>,
+): Promise<SourceDto> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx.select({ format: sources.format }).from(sources).where(eq(sources.id, id)).for('update');
+    if (!found) throw new DomainError('not_found', 'no such source');
+    if (found.format !== 'grafana') throw new DomainError('conflict', `only Grafana sources check an HMAC signature; this one is ${found.format}`, 'hmacSecret');
+    const [updated] = await tx.update(sources).set({ hmacSecret, hmacSecretLostAt: null }).where(eq(sources.id, id)).returning();
+    const source = toDto(updated);
+    await afterward?.(tx, source);
+    return source;
+  });
 }

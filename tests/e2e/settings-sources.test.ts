@@ -3,6 +3,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
+import { sql } from 'drizzle-orm';
+import { grafanaWebhook, postGrafana } from '../helpers/stored-secrets.ts';
 
 describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${skipReason})` : ''}`, () => {
   let server: TestServer;
@@ -99,6 +101,42 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     expect(await page.locator('body').innerText()).not.toContain(token);
     await screenshot(page, 'sources-list');
 
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a Grafana source whose HMAC secret was lost, and lets an admin give it a new one that its webhooks are then checked with', async () => {
+    const admin = await server.addUser('gina@example.com', 'admin', 'Gina Admin');
+    const cookie = await server.signIn(admin.email, admin.password);
+    const created = await fetch(`${server.url}/api/v1/sources`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Grafana Lab', format: 'grafana', hmacSecret: 'lab-secret-before' }),
+    });
+    const { token } = (await created.json()) as { token: string };
+    // As `watchfloor secrets reset` leaves it after the server's key was lost.
+    await server.context.database.rows(sql`update sources set hmac_secret = null, hmac_secret_lost_at = now() where name = 'Grafana Lab'`);
+
+    const { context, page, errors } = await signedInPage(admin.email, admin.password, '/settings/sources');
+    const row = page.locator('[data-testid="source-row"][data-name="Grafana Lab"]');
+    await row.waitFor();
+    await expect(row.getAttribute('data-hmac-secret')).resolves.toBe('lost');
+    await expect(row.innerText()).resolves.toContain('Secret lost');
+    await screenshot(page, 'sources-secret-lost');
+
+    await row.getByRole('button', { name: 'New secret' }).click();
+    const form = page.getByTestId('hmac-secret-form');
+    await form.getByLabel('New HMAC secret for Grafana Lab').fill('short');
+    await form.getByRole('button', { name: 'Save secret' }).click();
+    await form.getByText('Use at least 8 characters.').waitFor();
+    await form.getByLabel('New HMAC secret for Grafana Lab').fill('lab-secret-after');
+    await form.getByRole('button', { name: 'Save secret' }).click();
+    await page.locator('[data-testid="source-row"][data-name="Grafana Lab"][data-hmac-secret="set"]').waitFor();
+    expect(await form.count()).toBe(0);
+    await screenshot(page, 'sources-secret-set');
+
+    const signed = grafanaWebhook('lab-secret-after');
+    expect((await postGrafana(server, token, signed.body, signed.signature)).status).toBe(200);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const CLI = path.join(ROOT, 'server', 'cli.ts');
 /** Settings of the test process that would point the CLI elsewhere than the test means. */
-const NOT_INHERITED = ['DATABASE_URL', 'WATCHFLOOR_DATA', 'PORT', 'LOG_LEVEL'];
+const NOT_INHERITED = ['DATABASE_URL', 'WATCHFLOOR_DATA', 'WATCHFLOOR_SECRET_KEY', 'WATCHFLOOR_SECRET_KEY_PREVIOUS', 'PORT', 'LOG_LEVEL'];
 
 export interface CliResult {
   code: number | null;

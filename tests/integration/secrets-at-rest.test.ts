@@ -4,13 +4,13 @@
  * encryption is upgraded on start, and that a process with another key refuses to start.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createECDH, createHmac, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { DATABASES, TEST_SECRET_KEY, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { TEST_SECRET_KEY, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { STORES, acknowledgeWith, expectGrafanaVerifiedWith, publicKeyOf, rawSecrets, runServerProcess, type Store } from '../helpers/stored-secrets.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startWatchfloor } from '../../server/index.ts';
@@ -18,33 +18,9 @@ import { StoredSecretError, isSealed } from '../../server/auth/secret-box.ts';
 import { secretKeyPath } from '../../server/auth/secret-key.ts';
 import { PushActionTokens } from '../../server/push/action-tokens.ts';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
 const GRAFANA_SECRET = 'grafana-shared-secret-42';
 const ANOTHER_KEY = Buffer.alloc(32, 9).toString('base64url');
 const SAME_KEY_MESSAGE = 'give every server process the same WATCHFLOOR_SECRET_KEY';
-
-/** A database that outlives its servers: PGlite on disk, or a fresh database on the test Postgres. Keys go in `dataDir`. */
-interface Store {
-  databaseUrl: string | null;
-  dataDir: string;
-  drop(): Promise<void>;
-}
-
-const STORES: { name: string; open: () => Promise<Store> }[] = DATABASES.map((database) => ({
-  name: database.name === 'pglite' ? 'pglite on disk' : database.name,
-  async open() {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-secrets-'));
-    const { url, drop } = database.name === 'pglite' ? { url: null, drop: async () => {} } : await database.url();
-    return {
-      databaseUrl: url,
-      dataDir,
-      async drop() {
-        await drop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  },
-}));
 
 /** Every row of every table as Postgres prints it: what a dump or a read replica shows. */
 async function everythingStored(database: Database): Promise<string> {
@@ -55,102 +31,6 @@ async function everythingStored(database: Database): Promise<string> {
     dump.push(...rows.map((r) => r.row));
   }
   return dump.join('\n');
-}
-
-interface RawSecrets {
-  vapidPrivateKey: string;
-  actionTokenSecret: string;
-  hmacSecret: string;
-}
-
-async function rawSecrets(database: Database): Promise<RawSecrets> {
-  const [keys] = await database.rows<{ vapid_private_key: string; action_token_secret: string }>(sql`select vapid_private_key, action_token_secret from push_keys`);
-  const [source] = await database.rows<{ hmac_secret: string }>(sql`select hmac_secret from sources where name = 'grafana'`);
-  return { vapidPrivateKey: keys.vapid_private_key, actionTokenSecret: keys.action_token_secret, hmacSecret: source.hmac_secret };
-}
-
-/** The public key that belongs to a VAPID private key (both base64url, P-256). */
-function publicKeyOf(privateKey: string): string {
-  const ecdh = createECDH('prime256v1');
-  ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
-  return ecdh.getPublicKey().toString('base64url');
-}
-
-/** A Grafana webhook body whose alert is new (fresh fingerprint), and its signature with `secret`. */
-function grafanaWebhook(secret: string): { body: string; signature: string; summary: string } {
-  const payload = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'fixtures', 'grafana-v1.json'), 'utf8')) as {
-    alerts: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string }[];
-  };
-  const name = `Secret${randomBytes(4).toString('hex')}`;
-  payload.alerts[0].labels.alertname = name;
-  payload.alerts[0].annotations.description = `signed ${name}`;
-  payload.alerts[0].fingerprint = `fp-${name}`;
-  const body = JSON.stringify(payload);
-  return { body, signature: createHmac('sha256', secret).update(body).digest('hex'), summary: `signed ${name}` };
-}
-
-async function postGrafana(server: TestServer, token: string, body: string, signature?: string): Promise<number> {
-  const response = await fetch(`${server.url}/api/v1/ingest/grafana`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(signature ? { 'x-grafana-alerting-signature': signature } : {}) },
-    body,
-  });
-  await response.body?.cancel();
-  return response.status;
-}
-
-/** Signed webhooks are taken; unsigned ones and ones signed with another secret are refused. Returns the incident the signed one opened. */
-async function expectGrafanaVerifiedWith(server: TestServer, token: string, secret: string): Promise<string> {
-  const signed = grafanaWebhook(secret);
-  expect(await postGrafana(server, token, signed.body, signed.signature)).toBe(200);
-  const unsigned = grafanaWebhook(secret);
-  expect(await postGrafana(server, token, unsigned.body)).toBe(401);
-  const forged = grafanaWebhook('not-the-secret');
-  expect(await postGrafana(server, token, forged.body, forged.signature)).toBe(401);
-  const [row] = await server.context.database.rows<{ id: string }>(sql`select incident_id as id from alerts where summary = ${signed.summary}`);
-  expect(row).toBeDefined();
-  return row.id;
-}
-
-async function acknowledgeWith(server: TestServer, token: string): Promise<number> {
-  const response = await fetch(`${server.url}/api/v1/push/actions/acknowledge`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
-
-/** Starts `node server/index.ts` as an operator would and waits for it to end (it must not start). */
-function runServerProcess(store: Store, env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'WATCHFLOOR_DATA', 'WATCHFLOOR_SECRET_KEY', 'PORT'].includes(key)));
-  const child = spawn(process.execPath, [path.join(ROOT, 'server', 'index.ts')], {
-    cwd: ROOT,
-    env: {
-      ...inherited,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      WATCHFLOOR_DEMO: 'off',
-      WATCHFLOOR_DATA: store.dataDir,
-      ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000); // it started after all: fail, do not hang
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe.each(STORES)('secrets at rest on $name', ({ name, open }) => {
@@ -312,10 +192,24 @@ describe('the key file, without WATCHFLOOR_SECRET_KEY (pglite on disk)', () => {
     await startAndStop({ WATCHFLOOR_SECRET_KEY: key.trim() });
   });
 
-  it('when lost, is not silently replaced by new keys: the start is refused, naming where the key came from', async () => {
+  it('open to other users (mode 0644), is refused: the server does not start and says how to fix it', async () => {
+    fs.chmodSync(keyFile, 0o644);
+    const attempt = startAndStop();
+    await expect(attempt).rejects.toThrow(StoredSecretError);
+    await expect(attempt).rejects.toThrow(`the key file ${keyFile} is open to other users (mode 0644)`);
+    const refused = await runServerProcess({ databaseUrl: null, dataDir }, {});
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`chmod 600 ${keyFile}`);
+    expect(refused.stderr + refused.stdout).not.toContain(fs.readFileSync(keyFile, 'utf8').trim());
+    fs.chmodSync(keyFile, 0o600);
+    await startAndStop();
+  });
+
+  it('when lost, is not silently replaced by new keys: the start is refused, naming where the key came from and what to do', async () => {
     fs.rmSync(keyFile);
     const attempt = startAndStop();
     await expect(attempt).rejects.toThrow(StoredSecretError);
     await expect(attempt).rejects.toThrow(`from the key file ${keyFile}`);
+    await expect(attempt).rejects.toThrow('if that key is lost for good, `watchfloor secrets reset --yes`');
   });
 });

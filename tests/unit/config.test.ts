@@ -94,6 +94,7 @@ describe('loadConfig', () => {
     ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(16, 1).toString('base64url')],
     ['WATCHFLOOR_TIMEZONE', 'Australia/Sydnee'],
     ['WATCHFLOOR_TIMEZONE', '+05:30'],
+    ['WATCHFLOOR_SECRET_KEY_PREVIOUS', `${Buffer.alloc(32, 1).toString('base64url')},short`],
   ])('%s=%s throws a ConfigError that names the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(name);
@@ -117,6 +118,17 @@ describe('loadConfig', () => {
     const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7));
     expect(Buffer.from(loadConfig({ WATCHFLOOR_SECRET_KEY: key.toString('base64url') }).secretKey!)).toEqual(key);
     expect(loadConfig({}).secretKey).toBeNull();
+  });
+
+  it('reads WATCHFLOOR_SECRET_KEY_PREVIOUS as comma-separated keys, and only beside WATCHFLOOR_SECRET_KEY', () => {
+    const current = Buffer.alloc(32, 1).toString('base64url');
+    const [a, b] = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
+    const config = loadConfig({ WATCHFLOOR_SECRET_KEY: current, WATCHFLOOR_SECRET_KEY_PREVIOUS: ` ${a.toString('base64url')}, ${b.toString('base64url')},` });
+    expect(config.previousSecretKeys.map((k) => Buffer.from(k))).toEqual([a, b]);
+    expect(loadConfig({ WATCHFLOOR_SECRET_KEY: current }).previousSecretKeys).toEqual([]);
+    const alone = configError({ WATCHFLOOR_SECRET_KEY_PREVIOUS: a.toString('base64url') });
+    expect(alone.message).toContain('WATCHFLOOR_SECRET_KEY_PREVIOUS: needs WATCHFLOOR_SECRET_KEY');
+    expect(alone.message).not.toContain(a.toString('base64url'));
   });
 
   it('does not repeat a malformed WATCHFLOOR_SECRET_KEY, and says what a key looks like', () => {

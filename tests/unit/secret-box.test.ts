@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { SecretBox, StoredSecretError, isSealed } from '../../server/auth/secret-box.ts';
+import { CompactEncrypt } from 'jose';
+import { SecretBox, StoredSecretError, isSealed, sealedKeyId, secretKeyId } from '../../server/auth/secret-box.ts';
 
 const key = randomBytes(32);
 const box = await SecretBox.create(key, 'the test key');
@@ -79,6 +80,9 @@ describe('SecretBox', () => {
     expect(error.message).toContain('encrypted with another key');
     expect(error.message).toContain('give every server process the same WATCHFLOOR_SECRET_KEY');
     expect(error.message).toContain(box.keyId);
+    // … and what to do when that key is gone.
+    expect(error.message).toContain('WATCHFLOOR_SECRET_KEY_PREVIOUS');
+    expect(error.message).toContain('`watchfloor secrets reset --yes`');
     // The same key in another process (another box) opens it.
     const again = await SecretBox.create(key, 'the key file');
     expect(again.keyId).toBe(box.keyId);
@@ -90,5 +94,77 @@ describe('SecretBox', () => {
       expect(isSealed(plain), plain).toBe(false);
     }
     await refusal(box.open('grafana-shared-secret', 'sources.hmac_secret'));
+  });
+});
+
+describe('SecretBox as a key ring: a current key and previous keys', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+
+  it('opens values sealed with a previous key, and seals only with the current one', async () => {
+    const before = await SecretBox.create(oldKey, 'the old key');
+    const sealedBefore = await before.seal('grafana-shared-secret', 'sources.hmac_secret');
+    const ring = await SecretBox.create(newKey, 'WATCHFLOOR_SECRET_KEY', [{ key: oldKey, origin: 'WATCHFLOOR_SECRET_KEY_PREVIOUS' }]);
+    expect(ring.keyId).not.toBe(before.keyId);
+    expect(ring.previousKeyIds).toEqual([before.keyId]);
+    expect(await ring.open(sealedBefore, 'sources.hmac_secret')).toBe('grafana-shared-secret');
+    expect(ring.sealedWithAnotherKey(sealedBefore)).toBe(true);
+
+    const sealedNow = await ring.seal('grafana-shared-secret', 'sources.hmac_secret');
+    expect(sealedKeyId(sealedNow)).toBe(ring.keyId);
+    expect(ring.sealedWithAnotherKey(sealedNow)).toBe(false);
+    // What the ring seals, the old key alone cannot open: the new key must reach every process first.
+    await refusal(before.open(sealedNow, 'sources.hmac_secret'));
+  });
+
+  it('picks the key by the value’s key id and tries no other: a value whose header names one key of the ring but that another key sealed does not open', async () => {
+    const ring = await SecretBox.create(newKey, 'current', [{ key: oldKey, origin: 'previous' }]);
+    // Sealed (validly, header included) with the current key, under a header that names the previous one.
+    const mislabelled = await new CompactEncrypt(new TextEncoder().encode('secret'))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: secretKeyId(oldKey), col: 'push_keys.action_token_secret' })
+      .encrypt(new Uint8Array(newKey));
+    // Trying every key would open it with the current key; picking by kid uses the previous key, which fails.
+    const error = await refusal(ring.open(mislabelled, 'push_keys.action_token_secret'));
+    expect(error.message).toContain('altered');
+    // Labelled right, the same envelope opens.
+    const labelled = await new CompactEncrypt(new TextEncoder().encode('secret'))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: ring.keyId, col: 'push_keys.action_token_secret' })
+      .encrypt(new Uint8Array(newKey));
+    expect(await ring.open(labelled, 'push_keys.action_token_secret')).toBe('secret');
+  });
+
+  it('names its previous keys when a value needs a key it lacks', async () => {
+    const stranger = await SecretBox.create(randomBytes(32), 'a lost key');
+    const sealed = await stranger.seal('x', 'push_keys.vapid_private_key');
+    const ring = await SecretBox.create(newKey, 'WATCHFLOOR_SECRET_KEY', [{ key: oldKey, origin: 'WATCHFLOOR_SECRET_KEY_PREVIOUS' }]);
+    const error = await refusal(ring.open(sealed, 'push_keys.vapid_private_key'));
+    expect(error.message).toContain(`key id ${stranger.keyId}`);
+    expect(error.message).toContain(`has key id ${ring.keyId}, its previous keys ${ring.previousKeyIds[0]}`);
+  });
+
+  it('takes the current key given among the previous ones as current only', async () => {
+    const ring = await SecretBox.create(newKey, 'current', [{ key: newKey, origin: 'previous' }, { key: oldKey, origin: 'previous' }, { key: oldKey, origin: 'again' }]);
+    expect(ring.keyOrigin).toBe('current');
+    expect(ring.previousKeyIds).toHaveLength(1);
+  });
+
+  it('rotates in place: an accepted key opens at once, seals only once it is made current, and the old key keeps opening', async () => {
+    const ring = await SecretBox.create(oldKey, 'old');
+    const oldId = ring.keyId;
+    const sealedOld = await ring.seal('old secret', 'sources.hmac_secret');
+    const newId = await ring.acceptKey(newKey, 'new');
+    expect(ring.keyId).toBe(oldId); // accepted: opens, does not seal yet
+    const staged = ring.sealingWith(newId);
+    const sealedNew = await staged.seal('new secret', 'sources.hmac_secret');
+    expect(sealedKeyId(sealedNew)).toBe(newId);
+    expect(await ring.open(sealedNew, 'sources.hmac_secret')).toBe('new secret');
+    expect(sealedKeyId(await ring.seal('x', 'sources.hmac_secret'))).toBe(oldId);
+
+    ring.useKey(newId);
+    expect(ring.keyId).toBe(newId);
+    expect(ring.previousKeyIds).toEqual([oldId]);
+    expect(sealedKeyId(await ring.seal('x', 'sources.hmac_secret'))).toBe(newId);
+    expect(await ring.open(sealedOld, 'sources.hmac_secret')).toBe('old secret');
+    expect(() => ring.useKey('not-a-key-id')).toThrow();
   });
 });

@@ -21,6 +21,11 @@ export const sources = pgTable('sources', {
     .default({ clientLabel: 'client', nodeLabel: 'instance', groupBy: [] }),
   /** Grafana's webhook HMAC secret, encrypted (server/auth/secret-box.ts): verifying signatures needs it in clear. */
   hmacSecret: text('hmac_secret').$type<Sealed<'sources.hmac_secret'>>(),
+  /**
+   * Set when `secrets reset` cleared a Grafana source's HMAC secret (the key that opened it was lost): the
+   * source refuses every webhook until an admin gives it a new secret, rather than take unsigned ones.
+   */
+  hmacSecretLostAt: timestamp('hmac_secret_lost_at', { withTimezone: true }),
   rateLimitPerMinute: integer('rate_limit_per_minute'),
   enabled: boolean('enabled').notNull().default(true),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

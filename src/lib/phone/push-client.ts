@@ -42,10 +42,20 @@ async function registration(): Promise<ServiceWorkerRegistration> {
   return navigator.serviceWorker.ready;
 }
 
-/** This device's push subscription, if notifications are on here. */
+/**
+ * This device's push subscription, if notifications are on here. One made for a VAPID key the server no
+ * longer has (replaced by `watchfloor secrets reset`) receives nothing: it counts as off, so the phone offers
+ * to enable notifications again. Offline, the subscription is taken as it is.
+ */
 export async function currentSubscription(): Promise<PushSubscription | null> {
   if (pushSupport() !== 'supported') return null;
-  return (await registration()).pushManager.getSubscription();
+  const subscription = await (await registration()).pushManager.getSubscription();
+  if (!subscription) return null;
+  const serverKey = await api<PushPublicKeyResponse>('GET', '/push/public-key').then(
+    ({ publicKey }) => base64urlToBytes(publicKey),
+    () => null,
+  );
+  return serverKey === null || sameKey(subscription.options.applicationServerKey, serverKey) ? subscription : null;
 }
 
 /**

@@ -99,6 +99,16 @@ export const createSourceRequest = z.object({
 });
 export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
 
+/** A new HMAC secret for a Grafana source (`PUT /api/v1/sources/:id/hmac-secret`): replaces the one it had, or a lost one. */
+export const setSourceHmacSecretRequest = z.object({ hmacSecret: createSourceRequest.shape.hmacSecret.unwrap() });
+export type SetSourceHmacSecretRequest = z.infer<typeof setSourceHmacSecretRequest>;
+
+/**
+ * Whether a source checks a signature: `none`, `set`, or `lost` — cleared by `watchfloor secrets reset`
+ * after the server's key was lost, and until an admin sets a new one the source refuses every webhook.
+ */
+export type HmacSecretStatus = 'none' | 'set' | 'lost';
+
 /** An inbound integration as the server lists it: the token itself is never sent again, only its prefix. */
 export interface SourceDto {
   id: string;
@@ -109,5 +119,6 @@ export interface SourceDto {
   mapping: { clientLabel: string; nodeLabel: string; groupBy: string[] };
   rateLimitPerMinute: number | null;
   enabled: boolean;
+  hmacSecretStatus: HmacSecretStatus;
   createdAt: string;
 }

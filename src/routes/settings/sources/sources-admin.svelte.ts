@@ -61,6 +61,15 @@ export class SourcesAdmin {
     return created.source;
   }
 
+  /**
+   * Gives a Grafana source a new HMAC secret (replacing one, or one lost with the server's key); throws
+   * ApiError when refused.
+   */
+  async setHmacSecret(source: SourceDto, hmacSecret: string): Promise<void> {
+    const { source: updated } = await api<{ source: SourceDto }>('PUT', `/sources/${encodeURIComponent(source.id)}/hmac-secret`, { hmacSecret });
+    this.#sources = this.#sources.map((s) => (s.id === updated.id ? updated : s));
+  }
+
   dismissToken(): void {
     this.#revealed = null;
   }

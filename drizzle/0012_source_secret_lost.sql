@@ -1,0 +1,1 @@
+ALTER TABLE "sources" ADD COLUMN "hmac_secret_lost_at" timestamp with time zone;
