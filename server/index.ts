@@ -88,7 +88,14 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     );
     const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
     const openIncidents = new OpenIncidents(database);
-    const feed = new IncidentFeed({ realtime, openIncidents, viewerOf: (userId) => viewerOf(database, { userId }), coalesceMs: config.coalesceMs, log: app.log });
+    const feed = new IncidentFeed({
+      realtime,
+      openIncidents,
+      viewerOf: (userId) => viewerOf(database, { userId }),
+      coalesceMs: config.coalesceMs,
+      log: app.log,
+      metrics,
+    });
     const push = await PushService.start(database, secrets, config.push, app.log);
     const revocations = new SocketRevocations({ io: realtime.io, database, log: app.log });
     // One id for this process: its writer signs its change notices with it, its screen news too.

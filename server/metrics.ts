@@ -31,6 +31,18 @@ export function createMetrics() {
       labelNames: ['worked_out'] as const,
       registers: [registry],
     }),
+    feedAnswers: new Counter({
+      name: 'watchfloor_feed_answers_total',
+      help: 'Incident subscriptions answered, by answer: snapshot (every open incident in scope) or resume (what changed since the change id the screen held)',
+      labelNames: ['answer'] as const,
+      registers: [registry],
+    }),
+    feedResumesRefused: new Counter({
+      name: 'watchfloor_feed_resume_refused_total',
+      help: 'Resumes answered with a snapshot instead, by why: other_feed (the screen covers other clients now), future (a change id this database has not reached), pruned, too_many (a snapshot is cheaper)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     dbQuery: new Histogram({
       name: 'watchfloor_db_query_duration_seconds',
       help: 'Database operations by name',

@@ -9,6 +9,7 @@ import type { Database, Tx } from './database.ts';
 import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
 import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
+import type { ChangeLogAfter } from '../realtime/feed-resume.ts';
 import type { EngineState } from '../engine/carry-forward.ts';
 import type { Severity } from '../../src/lib/domain/severity.ts';
 import { anyText, json } from './sql-values.ts';
@@ -372,6 +373,24 @@ export async function readChangesAfter(database: Database, after: number, before
           order by id limit ${limit}`,
     ),
   );
+}
+
+/**
+ * The change log after `after` for a resume: the oldest and newest ids, and the first `limit` incident changes
+ * after it in id order, all read by one statement, so they agree with each other (change ids commit in id order:
+ * what it reads after `after` is everything committed up to `newest`).
+ */
+export async function readChangeLogAfter(database: Database, after: number, limit: number): Promise<ChangeLogAfter> {
+  const [row] = await database.rows<{ oldest: number | string | null; newest: number | string | null; changes: string }>(
+    sql`select (select min(id) from changes) as oldest, (select max(id) from changes) as newest,
+          (select coalesce(json_agg(json_build_object('changeId', c.id, 'incident', c.data) order by c.id), '[]')::text
+           from (select id, data from changes where id > ${after} and entity = 'incident' order by id limit ${limit}) c) as changes`,
+  );
+  return {
+    oldest: row.oldest === null ? null : Number(row.oldest),
+    newest: Number(row.newest ?? 0),
+    changes: JSON.parse(row.changes) as IncidentChange[],
+  };
 }
 
 /** The newest change id (0 before the first change). */

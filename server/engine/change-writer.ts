@@ -4,7 +4,7 @@ import type { Database, Tx } from '../db/database.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 
 /** Serialises every change-producing transaction across all server processes on one database. */
-const WRITER_LOCK = 7317002;
+export const WRITER_LOCK = 7317002;
 
 /** The channel on which change-writing transactions announce their changes to every process on the database. */
 export const CHANGES_CHANNEL = 'watchfloor_changes';

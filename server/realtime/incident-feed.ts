@@ -1,13 +1,28 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
-import { encodeSnapshot, HEAD_ROWS_MAX, incidentToRow, type FeedMode, type HeadRequest, type IncidentDelta, type IncidentHeadFrame, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import {
+  encodeSnapshot,
+  FEED_ID_MAX,
+  HEAD_ROWS_MAX,
+  incidentToRow,
+  type FeedAnswer,
+  type FeedMode,
+  type FeedResume,
+  type HeadRequest,
+  type IncidentCatchUp,
+  type IncidentDelta,
+  type IncidentHeadFrame,
+  type IncidentSnapshot,
+} from '../../src/lib/protocol/incidents.ts';
 import { parseFilter, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
 import { queueHead } from '../../src/lib/domain/queue-head.ts';
 import { coalesceChanges, type IncidentChange } from './coalesce.ts';
 import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
+import { catchUpOf, feedIdOf, refuseResume, RESUME_CHANGES_MAX, type ResumeRefusal } from './feed-resume.ts';
+import type { Metrics } from '../metrics.ts';
 
-type SubscribeReply = Parameters<Ack<{ lastChangeId: number }>>[0];
+type SubscribeReply = Parameters<Ack<FeedAnswer>>[0];
 
 /** A filter in a URL is short; this bounds what a crafted one costs. */
 const HEAD_FILTER_MAX = 2000;
@@ -16,6 +31,12 @@ function isHeadRequest(head: unknown): head is HeadRequest {
   if (typeof head !== 'object' || head === null) return false;
   const { filter, rows } = head as { filter?: unknown; rows?: unknown };
   return typeof filter === 'string' && filter.length <= HEAD_FILTER_MAX && Number.isInteger(rows) && (rows as number) >= 1 && (rows as number) <= HEAD_ROWS_MAX;
+}
+
+function isFeedResume(resume: unknown): resume is FeedResume {
+  if (typeof resume !== 'object' || resume === null) return false;
+  const { after, feedId } = resume as { after?: unknown; feedId?: unknown };
+  return Number.isSafeInteger(after) && (after as number) >= 0 && typeof feedId === 'string' && feedId.length > 0 && feedId.length <= FEED_ID_MAX;
 }
 
 /** The top of the queue `request` describes, from the snapshot about to be sent. */
@@ -46,6 +67,11 @@ interface RoomChain {
 /**
  * Snapshot, then ordered deltas (DESIGN principle 2). Each (scope, mode) is one room and one chain
  * of deltas; screens get them coalesced over `coalesceMs` (principle 3), consoles per commit.
+ *
+ * A subscription that holds incidents already may ask to resume from its change id: it then gets what changed
+ * in its room since, read from the `changes` log (whichever process wrote it), instead of every open incident,
+ * when that is safe and cheaper (see {@link refuseResume}). After a restart every screen reconnects at once;
+ * each gets a few kilobytes instead of megabytes.
  */
 export class IncidentFeed {
   readonly #realtime: RealtimeServer;
@@ -53,6 +79,7 @@ export class IncidentFeed {
   readonly #viewerOf: (userId: string) => Promise<FilterViewer>;
   readonly #coalesceMs: number;
   readonly #log: FastifyBaseLogger;
+  readonly #metrics: Metrics;
   readonly #chains = new Map<string, RoomChain>();
 
   constructor(options: {
@@ -62,12 +89,14 @@ export class IncidentFeed {
     viewerOf: (userId: string) => Promise<FilterViewer>;
     coalesceMs: number;
     log: FastifyBaseLogger;
+    metrics: Metrics;
   }) {
     this.#realtime = options.realtime;
     this.#open = options.openIncidents;
     this.#viewerOf = options.viewerOf;
     this.#coalesceMs = options.coalesceMs;
     this.#log = options.log;
+    this.#metrics = options.metrics;
     this.#realtime.io.on('connection', (socket) => this.#attach(socket));
   }
 
@@ -95,7 +124,7 @@ export class IncidentFeed {
   }
 
   async #subscribe(socket: WatchfloorSocket, request: unknown): Promise<SubscribeReply> {
-    const { mode, scope, head } = (typeof request === 'object' && request !== null ? request : {}) as { mode?: unknown; scope?: unknown; head?: unknown };
+    const { mode, scope, head, resume } = (typeof request === 'object' && request !== null ? request : {}) as { mode?: unknown; scope?: unknown; head?: unknown; resume?: unknown };
     // scope must be an object: a string or array scope used to subscribe to every client
     const scopeOk = typeof scope === 'object' && scope !== null && !Array.isArray(scope);
     const client = scopeOk ? ((scope as { client?: unknown }).client ?? null) : null;
@@ -105,6 +134,9 @@ export class IncidentFeed {
     if (head !== undefined && !isHeadRequest(head)) {
       return { ok: false, code: 'validation_failed', message: `head needs { filter: a query string of at most ${HEAD_FILTER_MAX} characters, rows: 1…${HEAD_ROWS_MAX} }` };
     }
+    if (resume !== undefined && !isFeedResume(resume)) {
+      return { ok: false, code: 'validation_failed', message: `resume needs { after: a change id, feedId: the feedId the server sent (at most ${FEED_ID_MAX} characters) }` };
+    }
     // A socket restricted to some clients (a user's scope, a wall's) subscribes within them only; its room is
     // keyed by the set it covers, so it never receives another client's incidents.
     const allowed = socket.data.clients ?? null;
@@ -113,23 +145,59 @@ export class IncidentFeed {
     }
     const clients = client !== null ? [client] : allowed;
     const room = rooms.feed(mode, clients);
+    const feedId = feedIdOf(room);
     for (const joined of socket.rooms) if (joined.startsWith('feed:')) await socket.leave(joined);
-    // Join first, snapshot second: deltas that overtake the snapshot carry ids it already has, and the client drops them.
+    // Join first, snapshot (or catch-up) second: deltas that overtake it carry ids it already has, and the client
+    // drops them; the first delta after it starts at or below its id (see #catchUp).
     await socket.join(room);
     this.#chain(room, mode, clients).lastMemberAt = Date.now();
     try {
+      const catchUp = resume ? await this.#catchUp(resume, feedId, clients) : null;
+      if (catchUp) {
+        // No head: the incidents are on the client's screen already.
+        socket.emit('incidents:resumed', catchUp);
+        this.#metrics.feedAnswers.inc({ answer: 'resume' });
+        return { ok: true, data: { lastChangeId: catchUp.last, answer: 'resume' } };
+      }
       const filter = head && socket.data.userId ? parseFilter(new URLSearchParams(head.filter)) : null;
       // Teams are read only for a filter that names "mine".
       const viewer = filter ? (filter.team === 'mine' ? await this.#viewerOf(socket.data.userId) : { id: socket.data.userId, teamIds: [] }) : null;
       const snapshot = await this.#open.snapshot(clients);
       // The head and the snapshot leave together: no delta can come between them.
       if (head && filter && viewer) socket.emit('incidents:head', headOf(snapshot, head, filter, viewer));
-      socket.emit('incidents:snapshot', encodeSnapshot(snapshot));
-      return { ok: true, data: { lastChangeId: snapshot.lastChangeId } };
+      socket.emit('incidents:snapshot', encodeSnapshot({ ...snapshot, feedId }));
+      this.#metrics.feedAnswers.inc({ answer: 'snapshot' });
+      return { ok: true, data: { lastChangeId: snapshot.lastChangeId, answer: 'snapshot' } };
     } catch (error) {
-      this.#log.error({ err: error }, 'snapshot failed');
+      this.#log.error({ err: error }, 'reading the incidents for a subscription (snapshot or catch-up) failed');
       return { ok: false, code: 'internal', message: 'could not read the incidents' };
     }
+  }
+
+  /**
+   * What changed in the room since `resume.after`, read from the change log after the socket joined the room,
+   * or null when a snapshot must answer instead (counted by why).
+   *
+   * Why no change falls between the catch-up and the room's next delta, the socket having joined first: every
+   * delta this process emitted to the room before the read was committed before it, so the read covers it, and
+   * the room's `prev` (the `last` of the delta before) is at or below the catch-up's `last`. Deltas emitted
+   * during the read reach the socket before the catch-up; the client holds them back and applies them after it:
+   * those it covers are dropped (`last` at or below), one reaching past it starts at or below it and holds
+   * the latest state of every incident it carries. Changes other processes committed that this process has not
+   * published yet are in the read (the database, not this process's memory, is read): when the follower
+   * publishes them later, their delta ends at or below the catch-up's `last` and is dropped, or reaches past it
+   * from a `prev` at or below it.
+   */
+  async #catchUp(resume: FeedResume, feedId: string, clients: readonly string[] | null): Promise<IncidentCatchUp | null> {
+    const refused = (reason: ResumeRefusal) => {
+      this.#metrics.feedResumesRefused.inc({ reason });
+      return null;
+    };
+    const otherFeed = refuseResume(resume, feedId, null);
+    if (otherFeed) return refused(otherFeed);
+    const log = await this.#open.changeLogAfter(resume.after, RESUME_CHANGES_MAX + 1);
+    const refusal = refuseResume(resume, feedId, log);
+    return refusal ? refused(refusal) : catchUpOf(resume.after, feedId, log, clients);
   }
 
   #chain(room: string, mode: FeedMode, clients: readonly string[] | null): RoomChain {

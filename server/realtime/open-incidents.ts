@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.ts';
-import { openIncidentSnapshot, readIncidentNames, readIncidentsVersion, type IncidentNames, type IncidentsVersion } from '../db/incident-store.ts';
+import { openIncidentSnapshot, readChangeLogAfter, readIncidentNames, readIncidentsVersion, type IncidentNames, type IncidentsVersion } from '../db/incident-store.ts';
 import type { IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { IncidentChange } from './coalesce.ts';
+import type { ChangeLogAfter } from './feed-resume.ts';
 
 /** How long a snapshot waits for a committed change to be published before reading everything again. */
 const PUBLISH_WAIT_MS = 250;
@@ -66,6 +67,15 @@ export class OpenIncidents {
       if (covered === null || (incident.client !== null && covered.has(incident.client))) incidents.push(incident);
     }
     return { lastChangeId: this.#version?.lastChangeId ?? 0, incidents };
+  }
+
+  /**
+   * The other way a subscribing screen starts: the change log after the id it holds (at most `limit` incident
+   * changes), for a resume. Read from the database, not from memory: it holds what other server processes
+   * committed and this one has not published yet.
+   */
+  changeLogAfter(after: number, limit: number): Promise<ChangeLogAfter> {
+    return readChangeLogAfter(this.#database, after, limit);
   }
 
   #publishedUpTo(changeId: number, timeoutMs: number): Promise<void> {

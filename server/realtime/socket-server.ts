@@ -39,7 +39,8 @@ export interface RealtimeOptions {
 export function createRealtime(httpServer: HttpServer, options: RealtimeOptions): RealtimeServer {
   const io: WatchfloorIo = new Server(httpServer, {
     serveClient: false,
-    // Short blips resume with missed packets; longer gaps get a fresh snapshot (see the spine).
+    // Short blips resume with missed packets; after longer gaps (or on another process) a screen resumes from the
+    // change log, or gets a fresh snapshot (see IncidentFeed).
     connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
     maxHttpBufferSize: 1024 * 1024,
   });

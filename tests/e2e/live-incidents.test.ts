@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
@@ -72,6 +72,12 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /**
+   * The app registers its service worker 2 s after it starts: stopping the server before that makes Chromium log
+   * that it could not fetch the worker's script, which is not what these tests are about.
+   */
+  const workerRegistered = (page: Page) => page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+
   it('comes back by itself (a deploy restarts the server): Live again, and what happens next arrives', async () => {
     const { token } = await addSource(server.context.database.db, { name: 'prometheus', format: 'alertmanager' });
     const user = await server.addUser('rosa@example.com', 'engineer', 'Rosa');
@@ -81,6 +87,7 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
     const indicator = page.locator('[data-testid="connection"]');
     await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
     await page.getByTestId('incident-list-empty').waitFor();
+    await workerRegistered(page);
 
     const port = server.port;
     await server.stop();
@@ -95,6 +102,46 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
     expect(posted.status).toBe(200);
     await page.locator('[data-testid="incident-row"]', { hasText: 'Uplink down after the restart' }).waitFor({ timeout: 5000 });
     await expect(indicator.getAttribute('data-status')).resolves.toBe('live');
+    expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+    await context.close();
+  });
+
+  it('resumes where it was: the restarted server sends what changed while the console was away, not every incident again', async () => {
+    const { token } = await addSource(server.context.database.db, { name: 'prometheus-resume', format: 'alertmanager' });
+    const alert = (name: string, summary: string, status: 'firing' | 'resolved' = 'firing') =>
+      ({ name, severity: 'critical', client: 'acme', instance: name.toLowerCase(), summary, fingerprint: `e2e-resume-${name}`, status }) as const;
+    const user = await server.addUser('omar@example.com', 'engineer', 'Omar');
+    const { context, page, errors } = await newPage(browser);
+    await page.goto(`${server.url}/login`);
+    await signInThroughForm(page, user.email, user.password);
+    await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    expect((await postAlertmanager(server.url, token, [alert('DiskFull', 'Disk full on db-01'), alert('FanFailed', 'Fan failed on sw-02')])).status).toBe(200);
+    const row = (text: string) => page.locator('[data-testid="incident-row"]', { hasText: text });
+    await row('Disk full on db-01').waitFor();
+    await row('Fan failed on sw-02').waitFor();
+    await workerRegistered(page);
+
+    const port = server.port;
+    await server.stop();
+    await page.locator('[data-testid="connection"][data-status="reconnecting"]').waitFor({ timeout: 5000 });
+    // While the console is away, a server on the same database that it cannot reach (another port) changes things:
+    // one incident resolves, another opens.
+    const elsewhere = await startTestServer(null, { WATCHFLOOR_DATA: dataDir });
+    expect((await postAlertmanager(elsewhere.url, token, [alert('DiskFull', 'Disk full on db-01', 'resolved'), alert('LinkDown', 'Link down on edge-07')])).status).toBe(200);
+    await elsewhere.stop();
+
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });
+    await page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
+    await row('Link down on edge-07').waitFor({ timeout: 5000 });
+    await row('Disk full on db-01').waitFor({ state: 'detached', timeout: 5000 });
+    await expect(row('Fan failed on sw-02').count()).resolves.toBe(1);
+    // The restarted server answered the console with a catch-up, and sent it no snapshot.
+    const answers = async () => Object.fromEntries((await server.context.metrics.feedAnswers.get()).values.map((v) => [v.labels.answer, v.value]));
+    await expect(answers()).resolves.toEqual({ resume: 1 });
+    await screenshot(page, 'console-resumed-after-restart');
+    // And it is live: what happens next arrives.
+    expect((await postAlertmanager(server.url, token, [alert('FanFailed', 'Fan failed on sw-02', 'resolved')])).status).toBe(200);
+    await row('Fan failed on sw-02').waitFor({ state: 'detached', timeout: 5000 });
     expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
     await context.close();
   });

@@ -9,6 +9,7 @@ import { postAlertmanager } from '../helpers/alertmanager.ts';
 import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
 import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { writeHistory } from './wall-fixtures.ts';
+import { until } from '../helpers/until.ts';
 import { buildGeometry, fitTransform } from '../../src/lib/wall/map-model.ts';
 import type { TopologyDto } from '../../src/lib/protocol/topology.ts';
 
@@ -129,6 +130,10 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await page.locator('[data-testid="stale-banner"]').waitFor({ state: 'detached', timeout: 30_000 });
       await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
     }
+    // Each screen resumed from the change id it held: the restarted server sent neither a snapshot.
+    const answers = async () => Object.fromEntries((await server.context.metrics.feedAnswers.get()).values.map((v) => [v.labels.answer, v.value]));
+    await until(async () => (await answers()).resume === screens.length, 'both screens to resume');
+    await expect(answers()).resolves.toEqual({ resume: screens.length });
     // Current: what changes now arrives, on both screens.
     expect((await coreSwitch('resolved')).status).toBe(200);
     for (const { page } of screens) {

@@ -95,16 +95,19 @@ export async function startTestServer(
 
 /**
  * Makes the server's copy of the open incidents fail to read, as a database that went away would: every
- * subscription and queue read is refused. Returns the undo (the database is back); calling it twice is fine.
+ * subscription (a snapshot or a resume from the change log) and queue read is refused. Returns the undo (the
+ * database is back); calling it twice is fine.
  */
 export function failOpenIncidentReads(server: TestServer): () => void {
   const open = server.context.openIncidents;
-  Object.assign(open, {
-    snapshot: async (): Promise<never> => {
-      throw new Error('injected: the database cannot be reached');
-    },
-  });
-  return () => Reflect.deleteProperty(open, 'snapshot');
+  const unreachable = async (): Promise<never> => {
+    throw new Error('injected: the database cannot be reached');
+  };
+  Object.assign(open, { snapshot: unreachable, changeLogAfter: unreachable });
+  return () => {
+    Reflect.deleteProperty(open, 'snapshot');
+    Reflect.deleteProperty(open, 'changeLogAfter');
+  };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
-import type { IncidentDelta, IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
+import type { IncidentCatchUp, IncidentDelta, IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
+import { catchUpOf } from '../../server/realtime/feed-resume.ts';
+import { coalesceChanges, type IncidentChange } from '../../server/realtime/coalesce.ts';
 
 const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDelta => ({ prev, last, incidents });
 
@@ -153,6 +155,110 @@ describe('incident sync reducer', () => {
           partial = result.state;
         }
         expect(resync).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('resuming from the change id a client holds', () => {
+  const catchUp = (prev: number, last: number, incidents: IncidentDto[], feedId = 'F'): IncidentCatchUp => ({ prev, last, incidents, feedId });
+  const held = () => ok(applySnapshot(emptySync(), { lastChangeId: 10, incidents: [incident('a', 1), incident('b', 1)], feedId: 'F' }));
+
+  it('only a state built from a snapshot that named its feed can be resumed, from the id it holds', () => {
+    expect(resumePoint(emptySync())).toBeUndefined();
+    expect(resumePoint(ok(applySnapshot(emptySync(), { lastChangeId: 10, incidents: [] })))).toBeUndefined(); // a server that cannot resume
+    let state = held();
+    expect(resumePoint(state)).toEqual({ after: 10, feedId: 'F' });
+    state = ok(applyDelta(state, delta(10, 12, [incident('c', 1)])));
+    expect(resumePoint(state)).toEqual({ after: 12, feedId: 'F' });
+  });
+
+  it('while the answer is on its way the incidents are kept, and deltas wait; a state with nothing to resume starts empty', () => {
+    const waiting = awaitAnswer(held());
+    expect(waiting.ready).toBe(false);
+    expect(view(waiting)).toEqual({ a: 'incident a v1', b: 'incident b v1' });
+    expect(resumePoint(waiting)).toEqual({ after: 10, feedId: 'F' });
+    const later = ok(applyDelta(waiting, delta(10, 11, [incident('a', 2)])));
+    expect(later.early).toHaveLength(1);
+    expect(later.lastChangeId).toBe(10);
+    expect(awaitAnswer(ok(applySnapshot(emptySync(), { lastChangeId: 10, incidents: [incident('a', 1)] })))).toEqual(emptySync());
+  });
+
+  it('a catch-up updates, adds and removes (resolved, merged) on top of what is held, then the deltas that came meanwhile', () => {
+    let state = awaitAnswer(held());
+    state = ok(applyDelta(state, delta(11, 13, [incident('a', 2, { summary: 'a2 again' })]))); // covered by the catch-up
+    state = ok(applyDelta(state, delta(13, 15, [incident('c', 2, { summary: 'c2' }), incident('d', 1)]))); // reaches past it
+    state = ok(applyResume(state, catchUp(10, 14, [incident('a', 2, { summary: 'a2' }), incident('b', 2, { status: 'resolved', mergedIntoId: 'a' }), incident('c', 1)])));
+    expect(state.ready).toBe(true);
+    expect(view(state)).toEqual({ a: 'a2', c: 'c2', d: 'incident d v1' });
+    expect(state.lastChangeId).toBe(15);
+    expect(state.feedId).toBe('F');
+    expect(state.early).toEqual([]);
+  });
+
+  it('nothing changed: ready again at the same id, with the same incidents', () => {
+    const state = ok(applyResume(awaitAnswer(held()), catchUp(10, 10, [])));
+    expect(state.ready).toBe(true);
+    expect(state.lastChangeId).toBe(10);
+    expect(view(state)).toEqual({ a: 'incident a v1', b: 'incident b v1' });
+  });
+
+  it('a catch-up from above what is held, for another feed, or with nothing held, asks for a resync', () => {
+    expect(applyResume(awaitAnswer(held()), catchUp(11, 14, [])).resync).toBe(true);
+    expect(applyResume(awaitAnswer(held()), catchUp(10, 14, [], 'G')).resync).toBe(true);
+    expect(applyResume(emptySync(), catchUp(0, 14, [])).resync).toBe(true);
+    // A delta that came meanwhile and leaves a gap after the catch-up: resync too.
+    const gap = ok(applyDelta(awaitAnswer(held()), delta(16, 17, [incident('e', 1)])));
+    expect(applyResume(gap, catchUp(10, 14, [])).resync).toBe(true);
+  });
+
+  it('a catch-up from below what is held (a resume asked with an older id) applies as a delta does', () => {
+    let state = ok(applyDelta(held(), delta(10, 12, [incident('a', 2, { summary: 'a2' })])));
+    state = ok(applyResume(awaitAnswer(state), catchUp(10, 13, [incident('a', 2, { summary: 'a2' }), incident('c', 1)])));
+    expect(view(state)).toEqual({ a: 'a2', b: 'incident b v1', c: 'incident c v1' });
+    expect(state.lastChangeId).toBe(13);
+  });
+
+  it('property: resumed from any id, with the room’s deltas arriving before and after the catch-up in any way, a client ends where a snapshot would put it', () => {
+    const step = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e'), resolved: fc.boolean() });
+    const picks = fc.record({ atL: fc.nat(), atX: fc.nat(), atStart: fc.nat(), batch: fc.integer({ min: 1, max: 5 }), atCatchUp: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), picks, (steps, { atL, atX, atStart, batch, atCatchUp }) => {
+        // The change log: one change per step, ids 1…n, each incident's versions counting up.
+        const versions = new Map<string, number>();
+        const changes: IncidentChange[] = steps.map((s, i) => {
+          const version = (versions.get(s.id) ?? 0) + 1;
+          versions.set(s.id, version);
+          return { changeId: i + 1, incident: incident(s.id, version, { status: s.resolved ? 'resolved' : 'triggered' }) };
+        });
+        const n = changes.length;
+        const openAt = (id: number) => {
+          const open = new Map<string, IncidentDto>();
+          for (const c of changes.slice(0, id)) {
+            if (c.incident.status === 'resolved') open.delete(c.incident.id);
+            else open.set(c.incident.id, c.incident);
+          }
+          return open;
+        };
+        // The client holds the state at L; the catch-up reads (L, X].
+        const L = atL % (n + 1);
+        const X = L + (atX % (n - L + 1));
+        const up = catchUpOf(L, 'F', { oldest: 1, newest: X, changes: changes.slice(L, X) }, null);
+        // The room's chain stood at S (at or below X: all it sent was committed before the read) when the socket
+        // joined; its deltas go on from there to n, and the catch-up arrives among them anywhere.
+        const S = atStart % (X + 1);
+        const deltas: IncidentDelta[] = [];
+        for (let from = S; from < n; from += batch) {
+          const to = Math.min(n, from + batch);
+          deltas.push({ prev: from, last: to, incidents: coalesceChanges(changes.slice(from, to)).map((c) => c.incident) });
+        }
+        const k = atCatchUp % (deltas.length + 1);
+        let state = awaitAnswer(ok(applySnapshot(emptySync(), { lastChangeId: L, incidents: [...openAt(L).values()], feedId: 'F' })));
+        for (const d of deltas.slice(0, k)) state = ok(applyDelta(state, d));
+        state = ok(applyResume(state, up));
+        for (const d of deltas.slice(k)) state = ok(applyDelta(state, d));
+        expect(state.incidents).toEqual(openAt(n));
+        expect(state.lastChangeId).toBe(Math.max(n, X));
       }),
     );
   });

@@ -1,55 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IncidentsState } from '../../src/lib/state/incidents.svelte.ts';
-import type { Connection, EarlyFeed } from '../../src/lib/realtime/connection.svelte.ts';
+import type { Connection } from '../../src/lib/realtime/connection.svelte.ts';
 import type { FeedRefusal } from '../../src/lib/protocol/events.ts';
-import { encodeSnapshot, type FeedRequest } from '../../src/lib/protocol/incidents.ts';
+import { encodeSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
+import { FakeConnection } from '../helpers/fake-connection.ts';
 
 const INTERNAL: FeedRefusal = { code: 'internal', message: 'could not read the incidents' };
 const FORBIDDEN: FeedRefusal = { code: 'forbidden', message: 'you may not see client acme' };
-
-/**
- * The part of a Connection an IncidentsState uses: a socket the test drives by hand, subscriptions the
- * test answers, and the feeds counted in the connection's status.
- */
-class FakeConnection {
-  readonly #handlers = new Map<string, Set<(...args: never[]) => void>>();
-  readonly subscriptions: { feed: FeedRequest; refuse: (refusal: FeedRefusal) => void }[] = [];
-  readonly counted: (() => boolean)[] = [];
-  readonly socket = {
-    connected: true,
-    recovered: false,
-    on: (event: string, handler: (...args: never[]) => void) => {
-      if (!this.#handlers.has(event)) this.#handlers.set(event, new Set());
-      this.#handlers.get(event)!.add(handler);
-    },
-    off: (event: string, handler: (...args: never[]) => void) => this.#handlers.get(event)?.delete(handler),
-  };
-
-  emit(event: string, ...args: unknown[]): void {
-    for (const handler of this.#handlers.get(event) ?? []) (handler as (...a: unknown[]) => void)(...args);
-  }
-  subscribe(feed: FeedRequest, onRefused: (refusal: FeedRefusal) => void): EarlyFeed | null {
-    this.subscriptions.push({ feed, refuse: onRefused });
-    return null;
-  }
-  countFeed(refused: () => boolean): () => void {
-    this.counted.push(refused);
-    return () => this.counted.splice(this.counted.indexOf(refused), 1);
-  }
-  /** What Connection.status sees: some counted feed is refused. */
-  get refused(): boolean {
-    return this.counted.some((refused) => refused());
-  }
-  /** The latest subscription is refused, as the server's ack would. */
-  refuseLatest(refusal: FeedRefusal): void {
-    this.subscriptions.at(-1)!.refuse(refusal);
-  }
-  /** A reconnect the server could not recover: the state subscribes again. */
-  reconnectWithoutRecovery(): void {
-    this.emit('connect');
-  }
-}
 
 describe('IncidentsState when the server refuses its subscription', () => {
   let connection: FakeConnection;

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedMode, FeedRequest, IncidentDelta, IncidentDto, IncidentHeadFrame, IncidentSnapshotFrame } from './incidents.ts';
+import type { FeedAnswer, FeedMode, FeedRequest, IncidentCatchUp, IncidentDelta, IncidentDto, IncidentHeadFrame, IncidentSnapshotFrame } from './incidents.ts';
 import type {
   AcknowledgeRequest,
   AssignRequest,
@@ -44,6 +44,11 @@ export interface ServerToClientEvents {
   'incidents:head': (head: IncidentHeadFrame) => void;
   /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
   'incidents:changed': (delta: IncidentDelta) => void;
+  /**
+   * The answer to a subscription that asked to resume (`resume`) and could: what changed in scope since the
+   * client's id, in place of `incidents:snapshot`; deltas follow as after a snapshot.
+   */
+  'incidents:resumed': (catchUp: IncidentCatchUp) => void;
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */
   'incidents:refused': (refusal: FeedRefusal) => void;
   /** Sent once to a wall screen after the handshake (instead of `session:ready`). */
@@ -65,10 +70,11 @@ export interface ClientToServerEvents {
   'server:ping': (ack: Ack<{ serverTime: string }>) => void;
   /**
    * Subscribe to incidents in a scope (replacing any earlier subscription of this socket). The server
-   * answers with `incidents:snapshot`, then `incidents:changed` deltas. Sent again after a gap or a
-   * reconnect that the server could not recover.
+   * answers with `incidents:snapshot` (or, for a `resume` it can honour, `incidents:resumed`), then
+   * `incidents:changed` deltas; the ack says which came. Sent again after a gap or a reconnect that the
+   * server could not recover.
    */
-  'incidents:subscribe': (request: FeedRequest, ack: Ack<{ lastChangeId: number }>) => void;
+  'incidents:subscribe': (request: FeedRequest, ack: Ack<FeedAnswer>) => void;
   /*
    * Incident commands (src/lib/protocol/console.ts has the request schemas): the same domain functions as
    * the REST routes, with the same errors in the ack (`not_found` for incidents outside the user's clients,
@@ -102,7 +108,9 @@ export interface ClientToServerEvents {
 /**
  * What a person's socket may send with its handshake (`auth`). `feed` subscribes at once, as
  * `incidents:subscribe` would, so the first snapshot does not wait for the page to ask for it; it is
- * answered by `incidents:snapshot` or `incidents:refused`. (A wall screen sends its wall id instead.)
+ * answered by `incidents:snapshot` (or `incidents:resumed`, for a `resume` the server honours) or
+ * `incidents:refused`. The app sends it again with every reconnect's handshake, with its resume point.
+ * (A wall screen sends its wall id instead.)
  */
 export interface HandshakeAuth {
   feed?: FeedRequest;

@@ -54,6 +54,26 @@ export interface FeedRequest {
   mode: FeedMode;
   /** A console asks for the top of its queue first (`incidents:head`), so it can draw it before the snapshot. */
   head?: HeadRequest;
+  /**
+   * A screen that already holds incidents (a reconnect, a re-subscription after a gap) asks for what changed
+   * since instead of every open incident: the server answers `incidents:resumed` when it safely can, else
+   * `incidents:snapshot` as without it. A resume needs no `head`: the incidents are on screen already.
+   */
+  resume?: FeedResume;
+}
+
+/** The longest {@link FeedResume.feedId} the server takes (it sends 22 characters). */
+export const FEED_ID_MAX = 64;
+
+/** Where a client's incidents stand: what a resume continues from. */
+export interface FeedResume {
+  /** The newest change id the incidents it holds include (its `lastChangeId`). */
+  after: number;
+  /**
+   * The `feedId` of the snapshot or catch-up those incidents came from: the server resumes only a subscription
+   * that covers exactly the same incidents as the one they were built for (same clients, same mode).
+   */
+  feedId: string;
 }
 
 /** The most rows a head may ask for: a tall screen's worth. */
@@ -93,6 +113,8 @@ export interface IncidentSnapshot {
   lastChangeId: number;
   /** Open incidents (triggered or acknowledged) in scope. */
   incidents: IncidentDto[];
+  /** Names the subscription it was built for, to resume it later ({@link FeedResume}); absent from a server that cannot resume. */
+  feedId?: string;
 }
 
 /**
@@ -130,6 +152,7 @@ export type IncidentRow = [
 export interface IncidentSnapshotFrame {
   lastChangeId: number;
   rows: IncidentRow[];
+  feedId?: string;
 }
 
 export function incidentToRow(i: IncidentDto): IncidentRow {
@@ -154,11 +177,15 @@ export function incidentFromRow(row: IncidentRow): IncidentDto {
 }
 
 export function encodeSnapshot(snapshot: IncidentSnapshot): IncidentSnapshotFrame {
-  return { lastChangeId: snapshot.lastChangeId, rows: snapshot.incidents.map(incidentToRow) };
+  const frame: IncidentSnapshotFrame = { lastChangeId: snapshot.lastChangeId, rows: snapshot.incidents.map(incidentToRow) };
+  if (snapshot.feedId !== undefined) frame.feedId = snapshot.feedId;
+  return frame;
 }
 
 export function decodeSnapshot(frame: IncidentSnapshotFrame): IncidentSnapshot {
-  return { lastChangeId: frame.lastChangeId, incidents: frame.rows.map(incidentFromRow) };
+  const snapshot: IncidentSnapshot = { lastChangeId: frame.lastChangeId, incidents: frame.rows.map(incidentFromRow) };
+  if (frame.feedId !== undefined) snapshot.feedId = frame.feedId;
+  return snapshot;
 }
 
 /**
@@ -170,6 +197,24 @@ export interface IncidentDelta {
   prev: number;
   last: number;
   incidents: IncidentDto[];
+}
+
+/**
+ * `incidents:resumed`: the answer to a {@link FeedResume} the server could honour, in place of a snapshot. A
+ * delta from the client's own id (`prev` = its `after`) to the newest change (`last`), holding the latest state
+ * of every incident in scope that changed in between (resolved ones included, to remove), read from the
+ * database's change log, whichever server process wrote them.
+ */
+export interface IncidentCatchUp extends IncidentDelta {
+  /** The subscription it continues: kept to resume again later. */
+  feedId: string;
+}
+
+/** The acknowledgement of `incidents:subscribe`: what the client got, and the change id it brings the client to. */
+export interface FeedAnswer {
+  lastChangeId: number;
+  /** snapshot: `incidents:snapshot` came (every open incident); resume: `incidents:resumed` (what changed since). */
+  answer: 'snapshot' | 'resume';
 }
 
 export function decodeHead(frame: IncidentHeadFrame): IncidentHead {

@@ -2,7 +2,7 @@ import { untrack } from 'svelte';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
 import { retryDelay } from './retry-delay.ts';
-import { decodeHead, type FeedRequest, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
+import { decodeHead, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from './screen-status.ts';
 
 export type ConnectionStatus = ScreenStatus | 'ended';
@@ -16,12 +16,19 @@ export interface EarlyFeed {
   head: IncidentHead | null;
   /** As it came: decoding 10,000 rows is left to the state, which may draw the head first. */
   snapshot: IncidentSnapshotFrame | null;
+  /** The answer to a resume the handshake asked for, in place of a snapshot. */
+  resumed: IncidentCatchUp | null;
+  /** Deltas since the snapshot; with a resume (or none yet), every delta that came, to apply after it. */
   deltas: IncidentDelta[];
 }
 
 /** Deltas kept for a handshake subscription nobody took over; past this it is given up (the state then subscribes itself). */
 const EARLY_DELTAS_MAX = 500;
 
+/**
+ * Whether a state's subscription is the one the handshake made. The resume point does not count: the state's
+ * may have moved on since the handshake (deltas applied meanwhile), and a catch-up from an earlier id applies as well.
+ */
 const sameFeed = (a: FeedRequest, b: FeedRequest) => a.mode === b.mode && (a.scope.client ?? null) === (b.scope.client ?? null);
 
 /**
@@ -44,6 +51,8 @@ export class Connection {
 
   /** Sent with every handshake until one delivers it. */
   #feedToSend: FeedRequest | null;
+  /** The subscriptions of the states on this connection, newest last: the newest rides on later handshakes. */
+  #riders: (() => FeedRequest)[] = [];
   /** The subscription the current connection's handshake made, and what it brought until a state takes it. */
   #handshakeFeed: { feed: FeedRequest; early: EarlyFeed; refusal: FeedRefusal | null } | null = null;
 
@@ -57,7 +66,7 @@ export class Connection {
     let sentWithHandshake: FeedRequest | null = null;
     this.socket = io(url, {
       auth: (send: (auth: HandshakeAuth) => void) => {
-        sentWithHandshake = this.#feedToSend;
+        sentWithHandshake = this.#feedToSend ?? this.#riders.at(-1)?.() ?? null;
         send(sentWithHandshake ? { feed: sentWithHandshake } : {});
       },
       withCredentials: true,
@@ -71,7 +80,8 @@ export class Connection {
       performance.mark('wf:connected');
       this.#retries = 0;
       this.#heard('live');
-      this.#handshakeFeed = sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { head: null, snapshot: null, deltas: [] }, refusal: null } : null;
+      this.#handshakeFeed =
+        sentWithHandshake && !this.socket.recovered ? { feed: sentWithHandshake, early: { head: null, snapshot: null, resumed: null, deltas: [] }, refusal: null } : null;
       if (this.#handshakeFeed) this.#feedToSend = null;
     });
     // Until a state takes the handshake's subscription over, what it brings is kept here.
@@ -82,7 +92,11 @@ export class Connection {
     this.socket.on('incidents:snapshot', (snapshot) => {
       if (!this.#handshakeFeed) return;
       performance.mark('wf:snapshot-received');
-      this.#handshakeFeed.early = { head: this.#handshakeFeed.early.head, snapshot, deltas: [] };
+      this.#handshakeFeed.early = { head: this.#handshakeFeed.early.head, snapshot, resumed: null, deltas: [] };
+    });
+    this.socket.on('incidents:resumed', (catchUp) => {
+      // Deltas that came before it stay: the state applies them after it (those it already covers are dropped).
+      if (this.#handshakeFeed) this.#handshakeFeed.early.resumed = catchUp;
     });
     this.socket.on('incidents:changed', (delta) => {
       const early = this.#handshakeFeed?.early;
@@ -145,7 +159,20 @@ export class Connection {
   }
 
   /**
-   * Subscribes to `feed` (the server answers with a snapshot, then deltas) — unless this connection's
+   * Makes `feed` ride on every later handshake of this connection (a reconnect's), so its answer, a catch-up
+   * from its resume point or a snapshot, starts with the connection instead of after a round trip; the state
+   * then takes it over through {@link subscribe}. The newest rider is sent; returns the undo.
+   */
+  rideOnHandshake(feed: () => FeedRequest): () => void {
+    this.#riders.push(feed);
+    return () => {
+      const at = this.#riders.indexOf(feed);
+      if (at >= 0) this.#riders.splice(at, 1);
+    };
+  }
+
+  /**
+   * Subscribes to `feed` (the server answers with a snapshot or a catch-up, then deltas) — unless this connection's
    * handshake already did and nobody has taken that over yet: then nothing is sent, and what arrived for
    * it so far is returned for the caller to apply before the events that follow. A refusal (of this
    * request, or of the handshake's that the server already answered) goes to `onRefused`; one that

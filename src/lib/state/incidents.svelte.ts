@@ -3,7 +3,9 @@ import {
   decodeHead,
   decodeSnapshot,
   type FeedMode,
+  type FeedRequest,
   type FeedScope,
+  type IncidentCatchUp,
   type IncidentDelta,
   type IncidentDto,
   type IncidentHead,
@@ -11,7 +13,7 @@ import {
   type IncidentSnapshot,
   type IncidentSnapshotFrame,
 } from '$lib/protocol/incidents.ts';
-import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
+import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { FeedRefusal } from '$lib/protocol/events.ts';
 import { applySorted, type SortedChange } from '$lib/console/sorted-list.ts';
@@ -34,7 +36,10 @@ export function byPriority(a: IncidentDto, b: IncidentDto): number {
 
 /** What one applied batch changed, for listeners (highlight, chime). */
 export interface IncidentsApplied {
-  /** True when the whole set was replaced by a snapshot: nothing in it is "new" to a person. */
+  /**
+   * True when the whole set was replaced by a snapshot, or brought up to date by a catch-up after a reconnect
+   * (which is treated exactly as a snapshot): nothing in it is "new" to a person.
+   */
   snapshot: boolean;
   /** Incidents that joined the set. */
   added: IncidentDto[];
@@ -46,7 +51,9 @@ export interface IncidentsApplied {
 
 /**
  * The open incidents of one subscription, kept current from a snapshot and ordered deltas.
- * Resubscribes (fresh snapshot) on a gap or on a reconnect the server could not recover.
+ * Resubscribes on a gap or on a reconnect the server could not recover, asking to resume from the change id
+ * it holds: the server answers with what changed since (`incidents:resumed`) when it can, else a snapshot.
+ * Either way the incidents stay on screen until the answer replaces them.
  *
  * Deltas are applied once per animation frame (all that arrived since, joined), and the sorted
  * list is patched in place of being sorted again: with 10,000 open incidents and 100 changes a
@@ -64,6 +71,7 @@ export class IncidentsState {
   /** This state took over the subscription the handshake made: a late `incidents:refused` is about it. */
   #fromHandshake = false;
   #resyncs = $state(0);
+  #answer = $state<'snapshot' | 'resume' | null>(null);
   /** Ids of incidents changed in the last applied batch, for a brief highlight. */
   #recent = $state.raw<Set<string>>(new Set());
   #pending: IncidentDelta[] = [];
@@ -75,6 +83,7 @@ export class IncidentsState {
   readonly #mode: FeedMode;
   readonly #off: () => void;
   readonly #uncount: () => void;
+  readonly #unride: () => void;
 
   constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
     this.#connection = connection;
@@ -87,9 +96,10 @@ export class IncidentsState {
     };
     const onHead = (frame: IncidentHeadFrame) => {
       // Only the handshake's subscription asks for a head; it is for drawing until the snapshot is in.
-      if (this.#fromHandshake && !this.#sync.ready) this.#head = decodeHead(frame);
+      if (this.#fromHandshake && !this.#ready) this.#head = decodeHead(frame);
     };
     const onSnapshot = (frame: IncidentSnapshotFrame) => this.#receiveSnapshot(frame);
+    const onResumed = (catchUp: IncidentCatchUp) => this.#receiveResume(catchUp);
     const onChanged = (delta: IncidentDelta) => {
       this.#pending.push(delta);
       this.#scheduleFlush();
@@ -101,15 +111,19 @@ export class IncidentsState {
     socket.on('connect', onConnect);
     socket.on('incidents:head', onHead);
     socket.on('incidents:snapshot', onSnapshot);
+    socket.on('incidents:resumed', onResumed);
     socket.on('incidents:changed', onChanged);
     socket.on('incidents:refused', onRefused);
     // A refused subscription makes the connection say so instead of "Live", wherever it is shown.
     this.#uncount = connection.countFeed(() => this.#refusal !== null);
+    // A reconnect's handshake carries this subscription, resume point included: its answer starts with the connection.
+    this.#unride = connection.rideOnHandshake(() => this.#request());
     if (socket.connected) this.#subscribe();
     this.#off = () => {
       socket.off('connect', onConnect);
       socket.off('incidents:head', onHead);
       socket.off('incidents:snapshot', onSnapshot);
+      socket.off('incidents:resumed', onResumed);
       socket.off('incidents:changed', onChanged);
       socket.off('incidents:refused', onRefused);
     };
@@ -150,6 +164,10 @@ export class IncidentsState {
   get lastChangeId(): number {
     return this.#sync.lastChangeId;
   }
+  /** What the last answer to a subscription was (null until one came): shown in diagnostics, used by tests. */
+  get answer(): 'snapshot' | 'resume' | null {
+    return this.#answer;
+  }
   /** The incident with this id, if it is open and in scope. */
   get(id: string): IncidentDto | undefined {
     return this.#sync.incidents.get(id);
@@ -161,17 +179,25 @@ export class IncidentsState {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The subscription as it would be sent now: with the point to resume from, when the incidents held allow one. */
+  #request(): FeedRequest {
+    const resume = resumePoint(this.#sync);
+    return resume ? { scope: this.#scope, mode: this.#mode, resume } : { scope: this.#scope, mode: this.#mode };
+  }
+
   #subscribe(): void {
-    this.#sync = emptySync();
+    // Held back until the answer: deltas that came before it are applied after it. The incidents stay for a resume.
+    this.#sync = awaitAnswer(this.#sync);
     this.#pending = [];
     this.#generation++;
     // The handshake may have subscribed already: then what came of it so far is applied as if it arrived now.
-    const early = this.#connection.subscribe({ scope: this.#scope, mode: this.#mode }, (refusal) => this.#refused(refusal));
+    const early = this.#connection.subscribe(this.#request(), (refusal) => this.#refused(refusal));
     this.#fromHandshake = early !== null;
     if (!early) return;
     this.#head = early.head;
     this.#pending.push(...early.deltas);
     if (early.snapshot) this.#receiveSnapshot(early.snapshot);
+    else if (early.resumed) this.#receiveResume(early.resumed);
     else if (early.deltas.length > 0) this.#scheduleFlush();
   }
 
@@ -191,12 +217,24 @@ export class IncidentsState {
 
   #applySnapshot(snapshot: IncidentSnapshot): void {
     this.#refusal = null;
+    this.#answer = 'snapshot';
     // Deltas queued before the snapshot are applied on top of it (or dropped as already in it).
     const early = this.#takePending();
     let result = applySnapshot(this.#sync, snapshot);
     for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
     this.#apply(result, null);
     performance.mark('wf:snapshot-applied');
+  }
+
+  /** The answer to a resume: what changed since the id held, applied as a snapshot would be (list rebuilt, nothing "new"). */
+  #receiveResume(catchUp: IncidentCatchUp): void {
+    performance.mark('wf:resumed');
+    this.#refusal = null;
+    this.#answer = 'resume';
+    const early = this.#takePending();
+    let result = applyResume(this.#sync, catchUp);
+    for (const delta of early) if (!result.resync) result = applyDelta(result.state, delta);
+    this.#apply(result, null);
   }
 
   #refused(refusal: FeedRefusal): void {
@@ -283,6 +321,7 @@ export class IncidentsState {
     if (this.#retry) clearTimeout(this.#retry);
     this.#off();
     this.#uncount();
+    this.#unride();
     this.#listeners.clear();
   }
 }

@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, ServerToClientEvents } from '$lib/protocol/events.ts';
-import { decodeSnapshot, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
-import { applyDelta, applySnapshot, emptySync, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
+import { decodeSnapshot, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import { compareIncidents } from '$lib/domain/priority.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from '$lib/realtime/screen-status.ts';
 import { retryDelay } from '$lib/realtime/retry-delay.ts';
@@ -18,7 +18,10 @@ export interface WallFeedEvents {
   uptimeRolled?: () => void;
   /** The wall's layout or settings were edited. */
   wallChanged?: () => void;
-  /** Connected again after a gap the server could not bridge: reload everything. */
+  /**
+   * Connected again without Socket.IO's recovery (a restart, a long outage): reload what is not incidents
+   * (topology, heatmap), whose news may have been missed. The incidents catch up by themselves.
+   */
   resynced?: () => void;
   /** Critical incidents that were not critical (or not there) a moment ago. */
   newCriticals?: (incidents: IncidentDto[]) => void;
@@ -28,7 +31,9 @@ export interface WallFeedEvents {
  * A wall screen's one connection: its device cookie (sent by the browser; the page never sees it)
  * proves which wall it is. Keeps the wall's open incidents from a snapshot and ordered deltas, knows
  * when it is stale, reconnects forever with backoff and jitter, and ends only when the server says
- * the screen was disconnected (token revoked or rotated, wall deleted).
+ * the screen was disconnected (token revoked or rotated, wall deleted). Subscribing again (a reconnect, a
+ * gap) it asks to resume from the change id it holds: after a server restart every wall then gets what
+ * changed meanwhile, not all the open incidents at once.
  */
 export class WallFeed {
   #status = $state<SocketPhase | 'disconnected'>('connecting');
@@ -73,6 +78,7 @@ export class WallFeed {
     });
     s.on('server:heartbeat', () => this.#heard());
     s.on('incidents:snapshot', (frame) => this.#onSnapshot(decodeSnapshot(frame)));
+    s.on('incidents:resumed', (catchUp) => this.#onResumed(catchUp));
     s.on('incidents:changed', (delta) => this.#onDelta(delta));
     s.on('topology:changed', () => this.#events.topologyChanged?.());
     s.on('topology:utilisation', ({ links }) => this.#events.utilisation?.(links));
@@ -144,8 +150,11 @@ export class WallFeed {
   }
 
   #subscribe(): void {
-    this.#sync = emptySync();
-    this.socket.emit('incidents:subscribe', { scope: {}, mode: 'screen' }, (reply) => {
+    // The incidents stay on screen, and are resumed from when the server can; deltas wait for the answer.
+    this.#sync = awaitAnswer(this.#sync);
+    const resume = resumePoint(this.#sync);
+    const request: FeedRequest = resume ? { scope: {}, mode: 'screen', resume } : { scope: {}, mode: 'screen' };
+    this.socket.emit('incidents:subscribe', request, (reply) => {
       if (reply.ok) return;
       this.#refusal = { code: reply.code, message: reply.message };
       this.#scheduleResubscribe();
@@ -163,6 +172,14 @@ export class WallFeed {
     this.#refusal = null;
     const before = this.#ready ? new Map(this.#incidents.map((i) => [i.id, i])) : null;
     this.#apply(applySnapshot(this.#sync, snapshot), before);
+  }
+
+  /** A catch-up in place of a snapshot: shown as a snapshot would be (a new critical in it chimes, as in a snapshot). */
+  #onResumed(catchUp: IncidentCatchUp): void {
+    this.#heard();
+    this.#refusal = null;
+    const before = this.#ready ? new Map(this.#incidents.map((i) => [i.id, i])) : null;
+    this.#apply(applyResume(this.#sync, catchUp), before);
   }
 
   #onDelta(delta: IncidentDelta): void {

@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IncidentsState, type IncidentsApplied } from '../../src/lib/state/incidents.svelte.ts';
+import type { Connection } from '../../src/lib/realtime/connection.svelte.ts';
+import { encodeSnapshot, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { testIncident as incident } from '../helpers/incidents.ts';
+import { FakeConnection } from '../helpers/fake-connection.ts';
+
+describe('IncidentsState resumes instead of taking a snapshot', () => {
+  let connection: FakeConnection;
+  let state: IncidentsState;
+  let applied: IncidentsApplied[];
+  const snapshot = (lastChangeId: number, incidents: IncidentDto[], feedId?: string) =>
+    connection.emit('incidents:snapshot', encodeSnapshot({ lastChangeId, incidents, ...(feedId ? { feedId } : {}) }));
+  const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDelta => ({ prev, last, incidents });
+  const catchUp = (prev: number, last: number, incidents: IncidentDto[]): IncidentCatchUp => ({ prev, last, incidents, feedId: 'F' });
+  /** What is shown, in id order (the queue's own order is priority, which these incidents tie on). */
+  const shown = () => state.incidents.map((i) => `${i.id}:${i.summary}`).sort();
+  const ids = () => state.incidents.map((i) => i.id).sort();
+  /** Deltas are applied once per frame; without a browser that is a 250 ms timer. */
+  const frame = () => vi.advanceTimersByTime(300);
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    connection = new FakeConnection();
+    state = new IncidentsState(connection as unknown as Connection, { mode: 'console' });
+    applied = [];
+    state.onApplied((a) => applied.push(a));
+  });
+  afterEach(() => {
+    state.close();
+    vi.useRealTimers();
+  });
+
+  it('a first subscription asks for a snapshot; after one, a reconnect asks to resume from the id held, and keeps the incidents on screen', () => {
+    expect(connection.subscriptions.map((s) => s.feed)).toEqual([{ scope: {}, mode: 'console' }]);
+    snapshot(10, [incident('a', 1), incident('b', 1)], 'F');
+    connection.emit('incidents:changed', delta(10, 12, [incident('c', 1)]));
+    frame();
+    connection.reconnectWithoutRecovery();
+    expect(connection.subscriptions.at(-1)!.feed).toEqual({ scope: {}, mode: 'console', resume: { after: 12, feedId: 'F' } });
+    expect(state.ready).toBe(true);
+    expect(ids()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('the catch-up brings the incidents up to date, with the deltas that came before it, and is applied as a snapshot is', () => {
+    snapshot(10, [incident('a', 1), incident('b', 1)], 'F');
+    connection.reconnectWithoutRecovery();
+    // A delta of the room overtakes the catch-up: held back, applied after it.
+    connection.emit('incidents:changed', delta(12, 13, [incident('d', 1, { summary: 'd new' })]));
+    frame();
+    expect(ids()).toEqual(['a', 'b']);
+    applied = [];
+    connection.emit('incidents:resumed', catchUp(10, 12, [incident('a', 2, { summary: 'a acknowledged' }), incident('b', 2, { status: 'resolved' })]));
+    expect(shown()).toEqual(['a:a acknowledged', 'd:d new']);
+    expect(state.lastChangeId).toBe(13);
+    expect(state.answer).toBe('resume');
+    expect(state.resyncs).toBe(0);
+    // Nothing in it is "new" to a person, as after a snapshot: no flash, no chime.
+    expect(applied).toEqual([{ snapshot: true, added: [], updated: [], removed: [] }]);
+    // And it goes on from there.
+    connection.emit('incidents:changed', delta(13, 14, [incident('e', 1)]));
+    frame();
+    expect(ids()).toEqual(['a', 'd', 'e']);
+  });
+
+  it('a server that did not name its feed (older than resuming) gets a plain subscription, as before', () => {
+    snapshot(10, [incident('a', 1)]);
+    connection.reconnectWithoutRecovery();
+    expect(connection.subscriptions.at(-1)!.feed).toEqual({ scope: {}, mode: 'console' });
+    expect(connection.riders.at(-1)!()).toEqual({ scope: {}, mode: 'console' });
+  });
+
+  it('after a gap it resumes from the last id it applied, not from the missed delta', () => {
+    snapshot(10, [incident('a', 1)], 'F');
+    connection.emit('incidents:changed', delta(10, 11, [incident('b', 1)]));
+    frame();
+    connection.emit('incidents:changed', delta(15, 16, [incident('c', 1)]));
+    frame();
+    expect(state.resyncs).toBe(1);
+    expect(connection.subscriptions.at(-1)!.feed.resume).toEqual({ after: 11, feedId: 'F' });
+    connection.emit('incidents:resumed', catchUp(11, 16, [incident('c', 1), incident('z', 1)]));
+    expect(ids()).toEqual(['a', 'b', 'c', 'z']);
+  });
+
+  it('a refused resume keeps the incidents, not updating, and asks again from the same id; a snapshot then replaces them', () => {
+    snapshot(10, [incident('a', 1)], 'F');
+    connection.reconnectWithoutRecovery();
+    connection.refuseLatest({ code: 'internal', message: 'could not read the incidents' });
+    expect(state.notUpdating?.code).toBe('internal');
+    vi.advanceTimersByTime(3000);
+    expect(connection.subscriptions.at(-1)!.feed.resume).toEqual({ after: 10, feedId: 'F' });
+    snapshot(30, [incident('q', 1)], 'G');
+    expect(ids()).toEqual(['q']);
+    expect(state.notUpdating).toBeNull();
+    expect(state.answer).toBe('snapshot');
+    expect(connection.riders.at(-1)!()).toEqual({ scope: {}, mode: 'console', resume: { after: 30, feedId: 'G' } });
+  });
+
+  it('rides on the next handshake with its resume point, and takes over what that brought', () => {
+    snapshot(10, [incident('a', 1)], 'F');
+    expect(connection.riders).toHaveLength(1);
+    expect(connection.riders[0]()).toEqual({ scope: {}, mode: 'console', resume: { after: 10, feedId: 'F' } });
+    connection.handshakeBrought = { head: null, snapshot: null, resumed: catchUp(10, 11, [incident('b', 1)]), deltas: [delta(11, 12, [incident('c', 1)])] };
+    connection.reconnectWithoutRecovery();
+    frame();
+    expect(ids()).toEqual(['a', 'b', 'c']);
+    expect(state.answer).toBe('resume');
+    state.close();
+    expect(connection.riders).toHaveLength(0);
+  });
+});
