@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IncidentsState, type IncidentsApplied } from '../../src/lib/state/incidents.svelte.ts';
-import type { Connection } from '../../src/lib/realtime/connection.svelte.ts';
+import { withSnapshot, type Connection } from '../../src/lib/realtime/connection.svelte.ts';
 import { encodeSnapshot, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
 import { FakeConnection } from '../helpers/fake-connection.ts';
@@ -107,5 +107,19 @@ describe('IncidentsState resumes instead of taking a snapshot', () => {
     expect(state.answer).toBe('resume');
     state.close();
     expect(connection.riders).toHaveLength(0);
+  });
+
+  it("a delta published between the server's snapshot read and its sending, arriving before the snapshot, is applied after it, not taken for a gap", () => {
+    // The handshake's subscription: the delta 10 → 12 overtook the snapshot, which was read at 11.
+    const early = { head: null, snapshot: null, resumed: null, deltas: [delta(10, 12, [incident('c', 1)])] };
+    const frame11 = encodeSnapshot({ lastChangeId: 11, incidents: [incident('a', 1), incident('b', 1)], feedId: 'F' });
+    connection.handshakeBrought = withSnapshot(early, frame11);
+    state.close();
+    state = new IncidentsState(connection as unknown as Connection, { mode: 'console' });
+    connection.emit('incidents:changed', delta(12, 13, [incident('d', 1)]));
+    frame();
+    expect(ids()).toEqual(['a', 'b', 'c', 'd']);
+    expect(state.lastChangeId).toBe(13);
+    expect(state.resyncs).toBe(0);
   });
 });

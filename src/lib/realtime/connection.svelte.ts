@@ -22,6 +22,16 @@ export interface EarlyFeed {
   deltas: IncidentDelta[];
 }
 
+/**
+ * What a handshake's subscription has brought once its snapshot comes. The deltas that came before it stay: the
+ * server reads the snapshot after joining the room, so one of them may have been published after that read
+ * and carry changes past the snapshot's id; the state applies them after it and drops those it covers.
+ * (Dropping them all made such a delta's successor look like a gap: a needless resync, a second snapshot.) Pure.
+ */
+export function withSnapshot(early: EarlyFeed, snapshot: IncidentSnapshotFrame): EarlyFeed {
+  return { head: early.head, snapshot, resumed: null, deltas: early.deltas };
+}
+
 /** Deltas kept for a handshake subscription nobody took over; past this it is given up (the state then subscribes itself). */
 const EARLY_DELTAS_MAX = 500;
 
@@ -92,7 +102,7 @@ export class Connection {
     this.socket.on('incidents:snapshot', (snapshot) => {
       if (!this.#handshakeFeed) return;
       performance.mark('wf:snapshot-received');
-      this.#handshakeFeed.early = { head: this.#handshakeFeed.early.head, snapshot, resumed: null, deltas: [] };
+      this.#handshakeFeed.early = withSnapshot(this.#handshakeFeed.early, snapshot);
     });
     this.socket.on('incidents:resumed', (catchUp) => {
       // Deltas that came before it stay: the state applies them after it (those it already covers are dropped).
