@@ -182,10 +182,26 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
     await page.mouse.move(at.x + 1, at.y);
     await expect(tip.innerText()).resolves.toMatch(/new-core-sw-01/);
     await screenshot(page, 'map-hover');
-    // Panning moves the map away from the pointer.
-    await page.mouse.move(box.x + 20, box.y + 20);
+    // Panning moves the map away from the pointer. A press on a node would drag the node instead (a lead may
+    // edit the layout), so the press goes where no node is: a corner where the pointer shows no details.
+    const corners = [
+      { x: 20, y: 20 },
+      { x: box.width - 20, y: 20 },
+      { x: 20, y: box.height - 20 },
+      { x: box.width - 20, y: box.height - 20 },
+    ];
+    let from: { x: number; y: number } | undefined;
+    for (const corner of corners) {
+      await page.mouse.move(box.x + corner.x, box.y + corner.y);
+      if (await tip.isHidden().catch(() => false)) {
+        from = corner;
+        break;
+      }
+    }
+    expect(from, 'a corner of the map with no node under it').toBeDefined();
     await page.mouse.down();
-    await page.mouse.move(box.x + 300, box.y + 200, { steps: 5 });
+    const to = { x: from!.x + (from!.x < box.width / 2 ? 280 : -280), y: from!.y + (from!.y < box.height / 2 ? 180 : -180) };
+    await page.mouse.move(box.x + to.x, box.y + to.y, { steps: 5 });
     await page.mouse.up();
     await page.mouse.move(at.x, at.y);
     // The map redraws on its next frame: under load the tooltip can still show the old hover for a moment.
