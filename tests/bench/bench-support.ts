@@ -1,6 +1,10 @@
-/** Pieces every benchmark needs: a server in a child process, the CLI, percentiles. */
+/** Pieces every benchmark needs: a server in a child process, the CLI, percentiles, the databases to run on. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 
 export const root = path.join(import.meta.dirname, '..', '..');
 
@@ -33,4 +37,46 @@ export async function startServer(env: Record<string, string>, port: number): Pr
   }
   child.kill();
   throw new Error('server did not become ready');
+}
+
+/** A database a benchmark runs a server on: the server's environment, and how to remove it afterwards. */
+export interface BenchTarget {
+  name: 'pglite' | 'postgres';
+  env: Record<string, string>;
+  cleanup: () => Promise<void>;
+}
+
+/**
+ * Fresh databases for a benchmark, from BENCH_DATABASES (default "pglite,postgres"): embedded PGlite in a
+ * temporary folder, and — when BENCH_DATABASE_URL or TEST_DATABASE_URL is set — a new database on that Postgres.
+ */
+export async function benchTargets(folderPrefix: string): Promise<BenchTarget[]> {
+  const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
+  const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const list: BenchTarget[] = [];
+  const dataFolder = () => fs.mkdtempSync(path.join(os.tmpdir(), folderPrefix));
+  if (databases.includes('pglite')) {
+    const dataDir = dataFolder();
+    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
+  }
+  if (pgUrl && databases.includes('postgres')) {
+    const name = `wf_bench_${randomBytes(4).toString('hex')}`;
+    const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(pgUrl);
+    url.pathname = `/${name}`;
+    const dataDir = dataFolder();
+    list.push({
+      name: 'postgres',
+      env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: dataDir },
+      cleanup: async () => {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        const again = postgres(pgUrl, { max: 1, onnotice: () => {} });
+        await again.unsafe(`drop database if exists ${name} with (force)`);
+        await again.end();
+      },
+    });
+  }
+  return list;
 }

@@ -12,53 +12,17 @@
  * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL), BENCH_WARMUP (seconds).
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import postgres from 'postgres';
 import { io, type Socket } from 'socket.io-client';
 import type { IncidentDelta } from '../../src/lib/protocol/incidents.ts';
-import { cli, percentile, root, startServer } from './bench-support.ts';
+import { benchTargets, cli, percentile, startServer } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 3);
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,100,500').split(',').map(Number);
-const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
 
-interface Target {
-  name: string;
-  env: Record<string, string>;
-  cleanup: () => Promise<void>;
-}
-
-async function targets(): Promise<Target[]> {
-  const list: Target[] = [];
-  if (databases.includes('pglite')) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
-    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
-  }
-  if (pgUrl && databases.includes('postgres')) {
-    const name = `wf_bench_${randomBytes(4).toString('hex')}`;
-    const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(pgUrl);
-    url.pathname = `/${name}`;
-    list.push({
-      name: 'postgres',
-      env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-')) },
-      cleanup: async () => {
-        const again = postgres(pgUrl, { max: 1, onnotice: () => {} });
-        await again.unsafe(`drop database if exists ${name} with (force)`);
-        await again.end();
-      },
-    });
-  }
-  return list;
-}
 
 
 /** Every marker is a new incident, unique across phases, so its first delta is unambiguous. */
@@ -198,7 +162,7 @@ async function connectClients(url: string, cookie: string, count: number): Promi
 
 const rows: Record<string, string | number>[] = [];
 let port = 18950;
-for (const target of await targets()) {
+for (const target of await benchTargets('wf-bench-')) {
   const server = await startServer(target.env, ++port);
   const url = `http://127.0.0.1:${port}`;
   try {

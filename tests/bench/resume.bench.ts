@@ -10,15 +10,11 @@
  * Options (env): BENCH_INCIDENTS (10000), BENCH_CHANGES (50), BENCH_CONSOLES (consoles reconnecting at once: 1,20),
  * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import postgres from 'postgres';
 import { io, type Socket } from 'socket.io-client';
-import { cli, startServer } from './bench-support.ts';
+import { benchTargets, cli, startServer } from './bench-support.ts';
 import { queueAlert, seedQueue } from './console-support.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
@@ -28,42 +24,7 @@ import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumeP
 const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
 const changes = Number(process.env.BENCH_CHANGES ?? 50);
 const consoleCounts = (process.env.BENCH_CONSOLES ?? '1,20').split(',').map(Number);
-const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
-const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 
-interface Target {
-  name: string;
-  env: Record<string, string>;
-  cleanup: () => Promise<void>;
-}
-
-async function targets(): Promise<Target[]> {
-  const list: Target[] = [];
-  if (databases.includes('pglite')) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-resume-'));
-    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
-  }
-  if (pgUrl && databases.includes('postgres')) {
-    const name = `wf_bench_${randomBytes(4).toString('hex')}`;
-    const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(pgUrl);
-    url.pathname = `/${name}`;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-resume-'));
-    list.push({
-      name: 'postgres',
-      env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: dataDir },
-      cleanup: async () => {
-        fs.rmSync(dataDir, { recursive: true, force: true });
-        const again = postgres(pgUrl, { max: 1, onnotice: () => {} });
-        await again.unsafe(`drop database if exists ${name} with (force)`);
-        await again.end();
-      },
-    });
-  }
-  return list;
-}
 
 interface Reconnect {
   /** Socket.IO messages received, from the handshake until the incidents were current. */
@@ -118,7 +79,7 @@ const sameIncidents = (a: SyncState, b: SyncState) => isDeepStrictEqual(a.incide
 
 const rows: Record<string, string | number>[] = [];
 let port = 18990;
-for (const target of await targets()) {
+for (const target of await benchTargets('wf-bench-resume-')) {
   let server: ChildProcess | null = null;
   const serverPort = ++port;
   const url = `http://127.0.0.1:${serverPort}`;

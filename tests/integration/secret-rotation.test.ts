@@ -30,6 +30,7 @@ import {
   type Store,
 } from '../helpers/stored-secrets.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
+import { ServersOnStore } from '../helpers/servers-on-store.ts';
 import { StoredSecretError, sealedKeyId, secretKeyId } from '../../server/auth/secret-box.ts';
 import { previousSecretKeysPath, secretKeyPath } from '../../server/auth/secret-key.ts';
 
@@ -63,7 +64,8 @@ describe('secrets rotate-key with the key file (pglite on disk)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rotate-'));
   const keyFile = secretKeyPath(dataDir);
   const env = { WATCHFLOOR_DATA: dataDir };
-  const running: TestServer[] = [];
+  const servers = new ServersOnStore(() => ({ databaseUrl: null, dataDir }));
+  const { running } = servers;
   let admin: { email: string; password: string };
   let engineer: { id: string };
   let first: { id: string; token: string };
@@ -72,26 +74,12 @@ describe('secrets rotate-key with the key file (pglite on disk)', () => {
   let oldKeyText: string;
 
   /** A server as `npm start` runs one without WATCHFLOOR_SECRET_KEY: its keys in the data folder's files. */
-  async function start(): Promise<TestServer> {
-    const server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, WATCHFLOOR_SECRET_KEY: '' });
-    running.push(server);
-    return server;
-  }
-  async function stop(server: TestServer): Promise<void> {
-    await server.stop();
-    running.splice(running.indexOf(server), 1);
-  }
-  async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    const database = await openDatabase({ url: null, dataDir });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
-  }
+  const start = () => servers.start({ WATCHFLOOR_SECRET_KEY: '' });
+  const stop = (server: TestServer) => servers.stop(server);
+  const withDatabase = <T>(use: (database: Database) => Promise<T>) => servers.withDatabase(use);
 
   afterAll(async () => {
-    for (const server of running.splice(0)) await server.stop();
+    await servers.stopAll();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -359,7 +347,8 @@ describe.runIf(DATABASES.some((d) => d.name === 'postgres'))('several server pro
 
 describe.each(STORES)('after the key is lost: secrets reset on $name', ({ name, open }) => {
   let store: Store;
-  const running: TestServer[] = [];
+  const servers = new ServersOnStore(() => store);
+  const { running } = servers;
   /** PGlite: the key file (as most single servers run); Postgres: WATCHFLOOR_SECRET_KEY (as several processes run). */
   const usesKeyFile = name !== 'postgres';
   let keyEnv: Record<string, string>;
@@ -368,23 +357,9 @@ describe.each(STORES)('after the key is lost: secrets reset on $name', ({ name, 
   let admin: { email: string; password: string };
   let engineer: { id: string };
 
-  async function start(): Promise<TestServer> {
-    const server = await startTestServer(store.databaseUrl, { WATCHFLOOR_DATA: store.dataDir, ...keyEnv });
-    running.push(server);
-    return server;
-  }
-  async function stop(server: TestServer): Promise<void> {
-    await server.stop();
-    running.splice(running.indexOf(server), 1);
-  }
-  async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    const database = await openDatabase({ url: store.databaseUrl, dataDir: store.dataDir });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
-  }
+  const start = () => servers.start(keyEnv);
+  const stop = (server: TestServer) => servers.stop(server);
+  const withDatabase = <T>(use: (database: Database) => Promise<T>) => servers.withDatabase(use);
   const devices = (database: Database) => database.rows<{ n: number }>(sql`select count(*)::int as n from push_subscriptions`).then(([row]) => row.n);
 
   beforeAll(async () => {
@@ -393,7 +368,7 @@ describe.each(STORES)('after the key is lost: secrets reset on $name', ({ name, 
     cliEnv = { WATCHFLOOR_DATA: store.dataDir, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}) };
   });
   afterAll(async () => {
-    for (const server of running.splice(0)) await server.stop();
+    await servers.stopAll();
     await store?.drop();
   });
 

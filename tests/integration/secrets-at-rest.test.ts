@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { TEST_SECRET_KEY, startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { TEST_SECRET_KEY, type TestServer } from '../helpers/test-server.ts';
 import { STORES, acknowledgeWith, expectGrafanaVerifiedWith, publicKeyOf, rawSecrets, runServerProcess, type Store } from '../helpers/stored-secrets.ts';
-import { openDatabase, type Database } from '../../server/db/database.ts';
+import type { Database } from '../../server/db/database.ts';
+import { ServersOnStore } from '../helpers/servers-on-store.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startWatchfloor } from '../../server/index.ts';
 import { StoredSecretError, isSealed } from '../../server/auth/secret-box.ts';
@@ -37,35 +38,21 @@ describe.each(STORES)('secrets at rest on $name', ({ name, open }) => {
   let store: Store;
   /** The Grafana source's secret as the sender knows it (the upgrade test replaces it). */
   let hmacSecret = GRAFANA_SECRET;
-  const running: TestServer[] = [];
+  const servers = new ServersOnStore(() => store);
+  const { running } = servers;
   let sourceToken: string;
   let engineer: { id: string };
   let firstKeys: { vapidPublicKey: string; vapidPrivateKey: string; actionTokenSecret: string };
 
-  async function start(env: Record<string, string> = {}): Promise<TestServer> {
-    const server = await startTestServer(store.databaseUrl, { WATCHFLOOR_DATA: store.dataDir, ...env });
-    running.push(server);
-    return server;
-  }
-  async function stop(server: TestServer): Promise<void> {
-    await server.stop();
-    running.splice(running.indexOf(server), 1);
-  }
-  /** The database itself, while no server holds it (PGlite allows one process). */
-  async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    const database = await openDatabase({ url: store.databaseUrl, dataDir: store.dataDir });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
-  }
+  const start = (env: Record<string, string> = {}) => servers.start(env);
+  const stop = (server: TestServer) => servers.stop(server);
+  const withDatabase = <T>(use: (database: Database) => Promise<T>) => servers.withDatabase(use);
 
   beforeAll(async () => {
     store = await open();
   });
   afterAll(async () => {
-    for (const server of running.splice(0)) await server.stop();
+    await servers.stopAll();
     await store?.drop();
   });
 
