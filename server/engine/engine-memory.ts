@@ -54,11 +54,6 @@ export class EngineMemory {
     this.#limit = limit;
   }
 
-  /** How many alerts, keys and incidents it holds (for tests and metrics). */
-  get size(): number {
-    return this.#size;
-  }
-
   /** What memory knows for a batch of `scope` whose transaction takes (or follows) `turn`. */
   recall(turn: number, scope: StateScope): Recalled {
     const known: EngineState = { alerts: new Map(), incidentsByGroupKey: new Map(), incidentsById: new Map() };

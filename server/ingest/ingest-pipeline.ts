@@ -147,14 +147,15 @@ export class IngestPipeline {
       const ready = previous === undefined || (await previous.settled) ? await plan : undefined;
       const stop = this.#metrics.dbQuery.startTimer({ op: 'ingest_batch' });
       try {
-        this.#learn(await this.#writer.write((tx, turn) => this.#commit(tx, turn, jobs, ready, announce)));
+        const { turn, parts } = await this.#writer.write((tx, turn) => this.#commit(tx, turn, jobs, ready, announce));
+        this.#memory.learn(turn, parts);
         for (const job of jobs) job.resolve();
         return true;
       } catch (error) {
         announce(undefined);
         if (jobs.length === 1) jobs[0].reject(error);
         // One sender's failure must not fail everyone committed with it: retry each on its own.
-        else for (const job of jobs) await this.#writer.write((tx, turn) => this.#commit(tx, turn, [job])).then((committed) => (this.#learn(committed), job.resolve()), job.reject);
+        else for (const job of jobs) await this.#writer.write((tx, turn) => this.#commit(tx, turn, [job])).then(({ turn, parts }) => (this.#memory.learn(turn, parts), job.resolve()), job.reject);
         return false;
       } finally {
         stop();
@@ -242,10 +243,6 @@ export class IngestPipeline {
     return { state: known === undefined ? read : withRead(known, read), scope };
   }
 
-  /** Memory takes what a committed transaction wrote. */
-  #learn({ turn, parts }: Committed): void {
-    this.#memory.learn(turn, parts);
-  }
 
   #run(source: IngestSource, signals: Signal[], state: EngineState, now: Date): EngineOutput {
     const output = processSignals({

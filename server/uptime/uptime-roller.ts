@@ -98,7 +98,7 @@ export class UptimeRoller {
       await this.#beforePass(pass);
       const result = await this.#database.db.transaction(async (tx) => {
         if (this.#database.kind === 'postgres') await this.#database.rows(sql`select pg_advisory_xact_lock(${ROLLER_LOCK})`, tx);
-        return this.#pass(tx, now.getTime());
+        return this.#pass(tx, now.getTime(), pass === 1);
       });
       written += result.written;
       if (result.caughtUp || this.#stopping) break;
@@ -107,13 +107,16 @@ export class UptimeRoller {
     return written;
   }
 
-  async #pass(tx: Tx, now: number): Promise<{ written: number; caughtUp: boolean }> {
+  /** One pass; the first of a roll also settles which zones' days are kept (walls' zones change rarely). */
+  async #pass(tx: Tx, now: number, settleZones: boolean): Promise<{ written: number; caughtUp: boolean }> {
     const rows = (q: SQL) => this.#database.rows(q, tx);
     const [state] = (await rows(sql`select last_change_id, rolled_at from uptime_roller_state where id = ${STATE_ID}`)) as { last_change_id: number | string; rolled_at: Date | string }[];
     let lastChangeId = Number(state?.last_change_id ?? 0);
-    // The days kept: the server's zone and every wall's own (a wall given a new zone has its days built here).
-    const wallZones = (await rows(sql`select distinct time_zone from walls where time_zone is not null`)) as { time_zone: string }[];
-    await keepDailyZones(rows, [this.#timeZone, ...wallZones.map((w) => w.time_zone)]);
+    if (settleZones) {
+      // The days kept: the server's zone and every wall's own (a wall given a new zone has its days built here).
+      const wallZones = (await rows(sql`select distinct time_zone from walls where time_zone is not null`)) as { time_zone: string }[];
+      await keepDailyZones(rows, [this.#timeZone, ...wallZones.map((w) => w.time_zone)]);
+    }
     const rolledAt = state ? new Date(state.rolled_at).getTime() : now - HOUR_MS;
     const dirty = new Map<string, Set<number>>();
     const floor = now - KEEP_MS;

@@ -39,25 +39,32 @@ export async function startServer(env: Record<string, string>, port: number): Pr
   throw new Error('server did not become ready');
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 /** A database a benchmark runs a server on: the server's environment, and how to remove it afterwards. */
 export interface BenchTarget {
   name: 'pglite' | 'postgres';
   env: Record<string, string>;
+  /** CPU seconds its Postgres backends have used so far (PGlite's are the server's own: 0). */
+  databaseCpu: () => Promise<number>;
   cleanup: () => Promise<void>;
 }
 
 /**
- * Fresh databases for a benchmark, from BENCH_DATABASES (default "pglite,postgres"): embedded PGlite in a
- * temporary folder, and — when BENCH_DATABASE_URL or TEST_DATABASE_URL is set — a new database on that Postgres.
+ * Fresh databases for a benchmark, `databases` (default BENCH_DATABASES, else "pglite,postgres"): embedded PGlite
+ * in a temporary folder, and — when BENCH_DATABASE_URL or TEST_DATABASE_URL is set — a new database on that Postgres.
  */
-export async function benchTargets(folderPrefix: string): Promise<BenchTarget[]> {
-  const databases = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',');
+export async function benchTargets(folderPrefix: string, databases: readonly string[] = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',')): Promise<BenchTarget[]> {
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   const list: BenchTarget[] = [];
   const dataFolder = () => fs.mkdtempSync(path.join(os.tmpdir(), folderPrefix));
   if (databases.includes('pglite')) {
     const dataDir = dataFolder();
-    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
+    list.push({ name: 'pglite', env: { WATCHFLOOR_DATA: dataDir }, databaseCpu: async () => 0, cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) });
   }
   if (pgUrl && databases.includes('postgres')) {
     const name = `wf_bench_${randomBytes(4).toString('hex')}`;
@@ -70,6 +77,12 @@ export async function benchTargets(folderPrefix: string): Promise<BenchTarget[]>
     list.push({
       name: 'postgres',
       env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: dataDir },
+      databaseCpu: async () => {
+        const admin = postgres(pgUrl, { max: 1, onnotice: () => {} });
+        const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`;
+        await admin.end();
+        return backends.reduce((sum, { pid }) => sum + (fs.existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0);
+      },
       cleanup: async () => {
         fs.rmSync(dataDir, { recursive: true, force: true });
         const again = postgres(pgUrl, { max: 1, onnotice: () => {} });

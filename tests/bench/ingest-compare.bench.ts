@@ -13,12 +13,9 @@
  * pglite: each run on a fresh embedded database in a temporary folder; no database URL needed), BENCH_NODE_ARGS (for
  * the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
-import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
+import { benchTargets, cpuSeconds } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const checkouts = process.argv.slice(2).map((dir) => path.resolve(dir));
@@ -53,39 +50,6 @@ async function drive(token: string, count: number): Promise<number> {
   return (count * 500) / ((performance.now() - started) / 1000);
 }
 
-/**
- * A fresh database for one run: its server's environment, the CPU seconds its Postgres backends have used so
- * far (PGlite's are the server's own), and how to drop it afterwards.
- */
-async function freshDatabase(): Promise<{ env: Record<string, string>; databaseCpu: () => Promise<number>; drop: () => Promise<void> }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-compare-'));
-  const removeData = () => fs.rmSync(dataDir, { recursive: true, force: true });
-  if (database === 'pglite') return { env: { WATCHFLOOR_DATA: dataDir }, databaseCpu: async () => 0, drop: async () => removeData() };
-  const name = `wf_compare_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl!, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl!);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString(), WATCHFLOOR_DATA: dataDir },
-    databaseCpu: async () => {
-      const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`;
-      return backends.reduce((sum, { pid }) => sum + (fs.existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0);
-    },
-    drop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-      removeData();
-    },
-  };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 /** What one run measured: committed signals/s, and the CPU time per signal (µs) of the server process and of Postgres. */
 interface RunResult {
   rate: number;
@@ -95,7 +59,7 @@ interface RunResult {
 
 /** One run of `checkout`'s server on a fresh database. */
 async function run(checkout: string): Promise<RunResult> {
-  const fresh = await freshDatabase();
+  const [fresh] = await benchTargets('wf-compare-', [database]);
   const { DATABASE_URL: _inherited, ...inherited } = process.env;
   const env = { ...inherited, ...fresh.env, PORT: String(port), HOST: '127.0.0.1', WATCHFLOOR_DEMO: 'off', LOG_LEVEL: 'warn', INGEST_RATE_LIMIT: '1000000' };
   const server = spawn(process.execPath, [...nodeArgs, path.join(checkout, 'server', 'index.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -116,7 +80,7 @@ async function run(checkout: string): Promise<RunResult> {
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
-    await fresh.drop();
+    await fresh.cleanup();
   }
 }
 
