@@ -10,13 +10,13 @@ import {
   type FeedResume,
   type HeadRequest,
   type IncidentCatchUp,
-  type IncidentDelta,
   type IncidentHeadFrame,
   type IncidentSnapshot,
 } from '../../src/lib/protocol/incidents.ts';
 import { parseFilter, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
 import { queueHead } from '../../src/lib/domain/queue-head.ts';
-import { coalesceChanges, type IncidentChange } from './coalesce.ts';
+import { deltaOf, type FeedChange, type IncidentChange } from './coalesce.ts';
+import { PublishedNodeLists } from './published-node-lists.ts';
 import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 import { catchUpOf, feedIdOf, refuseResume, RESUME_CHANGES_MAX, type ResumeRefusal } from './feed-resume.ts';
@@ -58,7 +58,7 @@ interface RoomChain {
   clients: ReadonlySet<string> | null;
   /** Last change id sent to this room: the next delta's `prev`. */
   lastSent: number;
-  pending: IncidentChange[];
+  pending: FeedChange[];
   timer: ReturnType<typeof setTimeout> | null;
   /** When a socket was last seen in this room (epoch ms). */
   lastMemberAt: number;
@@ -81,6 +81,7 @@ export class IncidentFeed {
   readonly #log: FastifyBaseLogger;
   readonly #metrics: Metrics;
   readonly #chains = new Map<string, RoomChain>();
+  readonly #nodeLists = new PublishedNodeLists();
 
   constructor(options: {
     realtime: RealtimeServer;
@@ -213,15 +214,16 @@ export class IncidentFeed {
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
     this.#realtime.lastChangeId = Math.max(this.#realtime.lastChangeId, changes[changes.length - 1].changeId);
+    const pending = changes.map((change): FeedChange => ({ ...change, heldNodes: this.#nodeLists.next(change.incident) }));
     // Rooms exist from their first subscription on; each gets the changes of the clients it covers.
     for (const [room, chain] of this.#chains) {
       const covered = chain.clients;
-      const list = covered === null ? changes : changes.filter((c) => c.incident.client !== null && covered.has(c.incident.client));
+      const list = covered === null ? pending : pending.filter((c) => c.incident.client !== null && covered.has(c.incident.client));
       if (list.length > 0) this.#enqueue(room, chain, list);
     }
   }
 
-  #enqueue(room: string, chain: RoomChain, changes: IncidentChange[]): void {
+  #enqueue(room: string, chain: RoomChain, changes: FeedChange[]): void {
     if (this.#realtime.io.of('/').adapter.rooms.has(room)) chain.lastMemberAt = Date.now();
     else if (Date.now() - chain.lastMemberAt > RECOVERY_WINDOW_MS) {
       // Nobody listens, nor can come back to it: skip the work, but keep the chain's position so a later
@@ -242,11 +244,9 @@ export class IncidentFeed {
     if (chain.timer) clearTimeout(chain.timer);
     chain.timer = null;
     if (chain.pending.length === 0) return;
-    const changes = coalesceChanges(chain.pending);
-    const last = chain.pending[chain.pending.length - 1].changeId;
+    const delta = deltaOf(chain.lastSent, chain.pending);
     chain.pending = [];
-    const delta: IncidentDelta = { prev: chain.lastSent, last, incidents: changes.map((c) => c.incident) };
-    chain.lastSent = last;
+    chain.lastSent = delta.last;
     this.#realtime.io.to(room).emit('incidents:changed', delta);
   }
 

@@ -260,6 +260,34 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     expect(screen.view()).toEqual(await dbView());
   });
 
+  it('an incident’s node list travels once: each delta carries only the nodes it gained, and every screen ends with the whole list', async () => {
+    const screen = await client();
+    const consoleClient = await client();
+    await screen.subscribe({ scope: {}, mode: 'screen' });
+    await consoleClient.subscribe({ scope: {}, mode: 'console' });
+    await until(() => screen.state.ready && consoleClient.state.ready, 'both snapshots');
+    for (let i = 0; i < 30; i++) await send(alertmanager([{ name: 'Spread', client: 'spread', instance: `host-${i}` }]));
+    const held = (c: FeedClient) => [...c.state.incidents.values()].find((i) => i.summary === 'Spread for spread');
+    await until(() => held(screen)?.alertCount === 30 && held(consoleClient)?.alertCount === 30, 'the last alert on both');
+    const [{ nodes }] = await server.context.database.rows<{ nodes: string[] }>(sql`select nodes from incidents where group_key = 'spread|Spread'`);
+    expect(nodes).toEqual(Array.from({ length: 30 }, (_, i) => `host-${i}`));
+    for (const c of [consoleClient, screen]) {
+      expect(held(c)?.nodes).toEqual(nodes);
+      expect(c.resyncs).toEqual([]);
+      const updates = c.deltas.flatMap((d) => d.incidents).filter((i) => i.summary === 'Spread for spread');
+      // The first carries the whole list; each later one what came after what the screens held: 30 names in all, not 465.
+      expect(updates[0].nodesFrom).toBeUndefined();
+      expect(updates.slice(1).every((u) => (u.nodesFrom ?? 0) > 0)).toBe(true);
+      expect(updates.reduce((sum, u) => sum + u.nodes.length, 0)).toBe(30);
+    }
+    expect(consoleClient.deltas.flatMap((d) => d.incidents).filter((i) => i.summary === 'Spread for spread').map((u) => u.nodes)).toEqual(nodes.map((n) => [n]));
+    // A screen opening now gets the whole list in its snapshot.
+    const late = await client();
+    await late.subscribe({ scope: {}, mode: 'screen' });
+    await until(() => late.state.ready, 'the late snapshot');
+    expect(held(late)?.nodes).toEqual(nodes);
+  });
+
   it("a subscriber scoped to one client sees only that client's incidents", async () => {
     await send(alertmanager([{ name: 'Early', client: 'scope-b', instance: 'x' }]));
     await send(alertmanager([{ name: 'Early', client: 'scope-a', instance: 'x' }]));

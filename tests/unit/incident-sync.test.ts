@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
-import type { IncidentCatchUp, IncidentDelta, IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import type { IncidentCatchUp, IncidentDelta, IncidentDto, IncidentUpdate } from '../../src/lib/protocol/incidents.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
 import { catchUpOf } from '../../server/realtime/feed-resume.ts';
-import { coalesceChanges, type IncidentChange } from '../../server/realtime/coalesce.ts';
+import { coalesceChanges, deltaOf, type FeedChange, type IncidentChange } from '../../server/realtime/coalesce.ts';
+import { PublishedNodeLists } from '../../server/realtime/published-node-lists.ts';
 
-const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDelta => ({ prev, last, incidents });
+const delta = (prev: number, last: number, incidents: IncidentUpdate[]): IncidentDelta => ({ prev, last, incidents });
 
 function ok(result: SyncResult): SyncState {
   expect(result.resync).toBe(false);
@@ -155,6 +156,64 @@ describe('incident sync reducer', () => {
           partial = result.state;
         }
         expect(resync).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('node lists in deltas: only the nodes an incident gained', () => {
+  it('a continued list is joined to the one held; a whole one replaces it', () => {
+    let state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [incident('a', 1, { nodes: ['n1', 'n2'] })] }));
+    state = ok(applyDelta(state, delta(5, 6, [{ ...incident('a', 2, { nodes: ['n3'] }), nodesFrom: 2 }, incident('b', 1, { nodes: ['m1'] })])));
+    expect(state.incidents.get('a')?.nodes).toEqual(['n1', 'n2', 'n3']);
+    expect(state.incidents.get('a')).not.toHaveProperty('nodesFrom');
+    expect(state.incidents.get('b')?.nodes).toEqual(['m1']);
+    state = ok(applyDelta(state, delta(6, 7, [{ ...incident('a', 3, { status: 'acknowledged', nodes: [] }), nodesFrom: 3 }])));
+    expect(state.incidents.get('a')).toMatchObject({ status: 'acknowledged', nodes: ['n1', 'n2', 'n3'] });
+  });
+
+  it('continuing nodes the client does not hold asks for a resync and leaves the state alone', () => {
+    const state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [incident('a', 1, { nodes: ['n1'] })] }));
+    for (const update of [{ ...incident('a', 2, { nodes: ['n3'] }), nodesFrom: 2 }, { ...incident('b', 1, { nodes: ['m2'] }), nodesFrom: 1 }]) {
+      const result = applyDelta(state, delta(5, 6, [update]));
+      expect(result.resync).toBe(true);
+      expect(result.state).toBe(state);
+    }
+    // A resolution needs no nodes: one the client does not hold is ignored, as before.
+    expect(ok(applyDelta(state, delta(5, 6, [{ ...incident('b', 2, { status: 'resolved', nodes: [] }), nodesFrom: 1 }]))).incidents.size).toBe(1);
+  });
+
+  it('property: whatever the history (nodes joining, acknowledgements, resolutions, reopenings), the windows deltas coalesce, and the change id a client’s snapshot was taken at, the client ends with every open incident’s whole node list', () => {
+    const step = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd'), action: fc.constantFrom('grow', 'grow', 'ack', 'resolve'), gained: fc.nat({ max: 2 }) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 40, maxLength: 40 }), fc.nat(), (history, windows, joinAt) => {
+        const server = new Map<string, IncidentDto>();
+        const versions = new Map<string, number>();
+        const lists = new PublishedNodeLists();
+        const opened: Map<string, IncidentDto>[] = [new Map()]; // the open incidents after each change id
+        const published: FeedChange[] = [];
+        let nodeSeq = 0;
+        for (const [i, s] of history.entries()) {
+          const version = (versions.get(s.id) ?? 0) + 1;
+          versions.set(s.id, version);
+          const before = server.get(s.id);
+          const nodes = before?.status === 'resolved' && s.action !== 'grow' ? before.nodes : [...(before?.nodes ?? [])];
+          if (s.action === 'grow') for (let n = 0; n < s.gained; n++) nodes.push(`n${nodeSeq++}`);
+          const status = s.action === 'resolve' ? 'resolved' : s.action === 'ack' && before && before.status !== 'resolved' ? 'acknowledged' : 'triggered';
+          const dto = incident(s.id, version, { status, nodes });
+          server.set(s.id, dto);
+          published.push({ changeId: i + 1, incident: dto, heldNodes: lists.next(dto) });
+          opened.push(new Map([...server].filter(([, x]) => x.status !== 'resolved')));
+        }
+        const deltas: IncidentDelta[] = [];
+        for (let at = 0, w = 0; at < published.length; at += windows[w++ % windows.length]) {
+          deltas.push(deltaOf(at, published.slice(at, at + windows[w % windows.length])));
+        }
+        // A client whose snapshot was taken at any change id, getting every delta that reaches past it.
+        const snapshotAt = joinAt % (published.length + 1);
+        let state = ok(applySnapshot(emptySync(), { lastChangeId: snapshotAt, incidents: [...opened[snapshotAt].values()] }));
+        for (const d of deltas) if (d.last > snapshotAt) state = ok(applyDelta(state, d));
+        expect(state.incidents).toEqual(opened[published.length]);
       }),
     );
   });

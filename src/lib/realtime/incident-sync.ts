@@ -1,4 +1,4 @@
-import type { FeedResume, IncidentCatchUp, IncidentDelta, IncidentDto, IncidentSnapshot } from '../protocol/incidents.ts';
+import { incidentOfUpdate, type FeedResume, type IncidentCatchUp, type IncidentDelta, type IncidentDto, type IncidentSnapshot, type IncidentUpdate } from '../protocol/incidents.ts';
 
 /** What a client holds: open incidents by id, and the newest change id it has applied. */
 export interface SyncState {
@@ -40,7 +40,8 @@ export function applySnapshot(state: SyncState, snapshot: IncidentSnapshot): Syn
 
 /**
  * Applies one delta. Changes at or below what the client has are already in it and are dropped;
- * a delta whose `prev` is above it means one was missed: ask for a fresh snapshot. Pure.
+ * a delta whose `prev` is above it means one was missed: ask for a fresh snapshot. So does an incident whose
+ * node list continues one the client does not hold (see {@link IncidentUpdate}). Pure.
  */
 export function applyDelta(state: SyncState, delta: IncidentDelta): SyncResult {
   if (!state.ready) return { state: { ...state, early: [...state.early, delta] }, resync: false };
@@ -49,11 +50,16 @@ export function applyDelta(state: SyncState, delta: IncidentDelta): SyncResult {
   }
   if (delta.last <= state.lastChangeId) return { state, resync: false };
   const incidents = new Map(state.incidents);
-  for (const incident of delta.incidents) {
-    const held = incidents.get(incident.id);
-    if (held && held.version > incident.version) continue; // an older state of something we already have
-    if (incident.status === 'resolved') incidents.delete(incident.id);
-    else incidents.set(incident.id, incident);
+  for (const update of delta.incidents) {
+    const held = incidents.get(update.id);
+    if (held && held.version > update.version) continue; // an older state of something we already have
+    if (update.status === 'resolved') {
+      incidents.delete(update.id);
+      continue;
+    }
+    const incident = incidentOfUpdate(update, held);
+    if (!incident) return { state, resync: true, reason: `incident #${update.number} continues ${update.nodesFrom} nodes; ${held?.nodes.length ?? 0} are held` };
+    incidents.set(update.id, incident);
   }
   return { state: { ...state, incidents, lastChangeId: delta.last }, resync: false };
 }
