@@ -159,14 +159,16 @@ const isoUtc = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-
  * An incident as screens see it, built by the database, over `incidents i` joined to clients c,
  * users u (assignee) and teams t. For big reads (a snapshot of 10,000 open incidents) one JSON
  * value is much cheaper than converting row by row in JS. Must equal {@link toIncidentDto}: tested.
+ * Without `nodes`, for change rows (see {@link changeInsert}).
  */
-const INCIDENT_JSON = sql`json_build_object('id', i.id, 'number', i.number, 'status', i.status, 'severity', i.severity,
+const incidentJson = (nodes: boolean) => sql`json_build_object('id', i.id, 'number', i.number, 'status', i.status, 'severity', i.severity,
   'summary', i.summary, 'client', i.client, 'clientName', c.name, 'groupKey', i.group_key, 'alertCount', i.alert_count,
   'openAlertCount', i.open_alert_count, 'assigneeId', i.assignee_id, 'assigneeName', u.name, 'teamId', i.team_id,
   'teamName', t.name, 'snoozedUntil', ${isoUtc(sql`i.snoozed_until`)}, 'mergedIntoId', i.merged_into_id,
-  'labels', coalesce(i.labels, '{}'::jsonb), 'nodes', coalesce(i.nodes, '{}'::text[]), 'createdAt', ${isoUtc(sql`i.created_at`)},
+  'labels', coalesce(i.labels, '{}'::jsonb), ${nodes ? sql`'nodes', coalesce(i.nodes, '{}'::text[]), ` : sql``}'createdAt', ${isoUtc(sql`i.created_at`)},
   'acknowledgedAt', ${isoUtc(sql`i.acknowledged_at`)}, 'resolvedAt', ${isoUtc(sql`i.resolved_at`)},
   'updatedAt', ${isoUtc(sql`i.updated_at`)}, 'version', i.version)`;
+const INCIDENT_JSON = incidentJson(true);
 
 /**
  * What the engine needs to process a batch from one source, read in one statement: the stored alerts
@@ -266,31 +268,50 @@ export async function writeIngest(database: Database, tx: Tx, write: IngestWrite
     return [];
   }
   step('recorded', changeInsert(write.incidents.map((i) => i.id), sql.raw('upserted')));
-  return readChanges(database, tx, steps);
+  return readChanges(database, tx, steps, sql.raw('upserted'));
 }
 
 /**
  * `insert into changes`: one row per incident, in the order given, carrying the incident as screens
- * see it (built by {@link INCIDENT_JSON}); `from` holds the incidents' rows (the table, or the rows the
- * same statement just wrote, which the table does not show it yet).
+ * see it (built by {@link incidentJson}) but its node list; `from` holds the incidents' rows (the table, or the
+ * rows the same statement just wrote, which the table does not show it yet).
+ *
+ * The node list grows with the incident (every distinct node of its alerts: hundreds in a site outage) and only
+ * grows, and a change row is written for every change: with it, it was most of the log's bytes. Whoever reads a
+ * change takes the list from the incident's row ({@link changesOf}): it holds the nodes the change had, and any
+ * that joined since, which the screens will be sent anyway.
  */
 const changeInsert = (ids: string[], from: SQL): SQL =>
   sql`insert into changes (entity, entity_id, client_id, data)
-      select 'incident', i.id::text, c.id, ${INCIDENT_JSON}
+      select 'incident', i.id::text, c.id, ${incidentJson(false)}
       from json_array_elements_text(${JSON.stringify(ids)}::json) with ordinality as o(id, ord)
       join ${from} i on i.id = o.id::uuid
       left join clients c on c.slug = i.client left join users u on u.id = i.assignee_id left join teams t on t.id = i.team_id
       order by o.ord
-      returning id, data`;
+      returning id, entity_id, data`;
 
-/** Runs `steps` (the last one named `recorded`, a {@link changeInsert}) and returns the changes it recorded. */
-async function readChanges(database: Database, tx: Tx, steps: SQL[]): Promise<IncidentChange[]> {
-  return changesOf(await database.rows<ChangeRow>(sql`with ${sql.join(steps, sql`, `)} select id, data::text as data from recorded order by id`, tx));
+/** An incident's node list as JSON text: one native parse, where an array column is parsed character by character in JS. */
+const NODES_JSON = sql`coalesce(array_to_json(i.nodes), '[]')::text`;
+
+/** Runs `steps` (the last one named `recorded`, a {@link changeInsert} from `from`) and returns the changes it recorded. */
+async function readChanges(database: Database, tx: Tx, steps: SQL[], from: SQL): Promise<IncidentChange[]> {
+  return changesOf(
+    await database.rows<ChangeRow>(
+      sql`with ${sql.join(steps, sql`, `)} select r.id, r.data::text as data, ${NODES_JSON} as nodes from recorded r join ${from} i on i.id = r.entity_id::uuid order by r.id`,
+      tx,
+    ),
+  );
 }
 
-/** A change row as read back, its data as text: the incident as screens see it. */
-type ChangeRow = { id: number | string; data: string };
-const changesOf = (rows: ChangeRow[]): IncidentChange[] => rows.map((r) => ({ changeId: Number(r.id), incident: JSON.parse(r.data) as IncidentDto }));
+/** A change row as read back, its data as text, with its incident's node list: the incident as screens see it. */
+type ChangeRow = { id: number | string; data: string; nodes: string };
+function changesOf(rows: ChangeRow[]): IncidentChange[] {
+  return rows.map((r) => {
+    const incident = JSON.parse(r.data) as IncidentDto;
+    incident.nodes = JSON.parse(r.nodes) as string[];
+    return { changeId: Number(r.id), incident };
+  });
+}
 
 /** Appends raw signals: the append-only record, pruned after the retention period. */
 const signalInsert = (sourceId: string, signals: IngestWrite['signals']): SQL =>
@@ -358,7 +379,7 @@ export async function insertTimeline(database: Database, tx: Tx, entries: Timeli
 /** One change row per changed incident, in order, read from the table; their ids are the global order screens follow. */
 export async function recordIncidentChanges(database: Database, tx: Tx, incidentIds: string[]): Promise<IncidentChange[]> {
   if (incidentIds.length === 0) return [];
-  return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`]);
+  return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`], sql`incidents`);
 }
 
 /**
@@ -368,9 +389,9 @@ export async function recordIncidentChanges(database: Database, tx: Tx, incident
 export async function readChangesAfter(database: Database, after: number, before: number | null, limit: number): Promise<IncidentChange[]> {
   return changesOf(
     await database.rows<ChangeRow>(
-      sql`select id, data::text as data from changes
-          where id > ${after} ${before === null ? sql`` : sql`and id < ${before}`} and entity = 'incident'
-          order by id limit ${limit}`,
+      sql`select c.id, c.data::text as data, ${NODES_JSON} as nodes from changes c left join incidents i on i.id = c.entity_id::uuid
+          where c.id > ${after} ${before === null ? sql`` : sql`and c.id < ${before}`} and c.entity = 'incident'
+          order by c.id limit ${limit}`,
     ),
   );
 }
@@ -383,8 +404,9 @@ export async function readChangesAfter(database: Database, after: number, before
 export async function readChangeLogAfter(database: Database, after: number, limit: number): Promise<ChangeLogAfter> {
   const [row] = await database.rows<{ oldest: number | string | null; newest: number | string | null; changes: string }>(
     sql`select (select min(id) from changes) as oldest, (select max(id) from changes) as newest,
-          (select coalesce(json_agg(json_build_object('changeId', c.id, 'incident', c.data) order by c.id), '[]')::text
-           from (select id, data from changes where id > ${after} and entity = 'incident' order by id limit ${limit}) c) as changes`,
+          (select coalesce(json_agg(json_build_object('changeId', c.id, 'incident', c.data || jsonb_build_object('nodes', coalesce(i.nodes, '{}'::text[]))) order by c.id), '[]')::text
+           from (select id, entity_id, data from changes where id > ${after} and entity = 'incident' order by id limit ${limit}) c
+           left join incidents i on i.id = c.entity_id::uuid) as changes`,
   );
   return {
     oldest: row.oldest === null ? null : Number(row.oldest),

@@ -146,10 +146,11 @@ export class UptimeRoller {
           sql`insert into uptime_periods (incident_id, node_id, severity, started_at, ended_at)
               select l.incident, n.id, l.data->>'severity', (l.data->>'createdAt')::timestamptz, (l.data->>'resolvedAt')::timestamptz
               from (${latest}) l
-              cross join lateral jsonb_array_elements_text(case when jsonb_typeof(l.data->'nodes') = 'array' then l.data->'nodes' else '[]'::jsonb end) as listed(node_name)
+              -- Change rows leave the node list out (it only grows): the incident's row holds it.
+              join incidents i on i.id = l.incident
+              cross join lateral unnest(i.nodes) as listed(node_name)
               join clients c on c.slug = l.data->>'client'
               join nodes n on n.client_id = c.id and n.name = listed.node_name
-              where exists (select 1 from incidents i where i.id = l.incident)
               returning node_id, started_at, ended_at`,
         )) as PeriodExtent[]),
       );

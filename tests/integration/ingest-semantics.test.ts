@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
+import { readChangeLogAfter, readChangesAfter } from '../../server/db/incident-store.ts';
 import { alertmanagerBody } from '../helpers/alertmanager.ts';
 import type { IncidentDto, IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 
@@ -181,9 +182,17 @@ describe.each(DATABASES)('ingest semantics on $name', (database) => {
     expect(changes.map((c) => c.entity)).toEqual(['incident', 'incident']);
     expect(changes.map((c) => c.entity_id).sort()).toEqual(incidents.map((i) => i.id).sort());
     for (const change of changes) {
-      const incident = incidents.find((i) => i.id === change.entity_id)!;
+      // The node list stays in the incident's row (it only grows); whoever reads the change joins it.
+      const { nodes: _nodes, ...incident } = incidents.find((i) => i.id === change.entity_id)!;
       expect(change.data).toEqual(incident);
     }
+    // What another process's follower and a resume read: the whole incident, nodes included.
+    const byId = (list: IncidentDto[]) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+    const followed = await readChangesAfter(env.server.context.database, Number(maxBefore ?? 0), null, 10);
+    expect(byId(followed.map((c) => c.incident))).toEqual(byId(incidents));
+    const resumed = await readChangeLogAfter(env.server.context.database, Number(maxBefore ?? 0), 10);
+    expect(byId(resumed.changes.map((c) => c.incident))).toEqual(byId(incidents));
+    expect(incidents.every((i) => i.nodes.length > 0)).toBe(true);
   });
 
   it('all or nothing: when a write in the transaction fails, the webhook is not told OK and nothing of it is stored', async () => {

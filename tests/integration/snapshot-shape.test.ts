@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { INCIDENT_COLUMNS, openIncidentSnapshot, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
+import { INCIDENT_COLUMNS, openIncidentSnapshot, readChangesAfter, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
 import { decodeSnapshot, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
 
@@ -43,8 +43,11 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
     // Ingest builds its change rows (what deltas carry) in SQL as well: the same shape, names of the
     // person and team holding the incident included.
     await source.fire([{ ...fired[0], status: 'resolved' }]);
-    const latestChange = async (id: string) =>
-      (await server.context.database.rows<{ data: unknown }>(sql`select data from changes where entity_id = ${id} order by id desc limit 1`))[0].data;
+    // Read as every reader of the log reads it: the row's data, with the node list from the incident's row.
+    const latestChange = async (id: string) => {
+      const [{ id: changeId }] = await server.context.database.rows<{ id: number | string }>(sql`select id from changes where entity_id = ${id} order by id desc limit 1`);
+      return (await readChangesAfter(server.context.database, Number(changeId) - 1, Number(changeId) + 1, 1))[0].incident;
+    };
     const [resolvedRow] = await server.context.database.rows<IncidentRow>(
       sql`select ${INCIDENT_COLUMNS} from incidents i left join clients c on c.slug = i.client where i.id = ${held.id}::uuid`,
     );
