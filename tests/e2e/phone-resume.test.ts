@@ -119,12 +119,12 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
     );
   }
 
-  /** Waits until the phone has stored a copy for `userId` that can be resumed, past `after`; returns it. */
-  function storedCopy(page: Page, userId: string, after = -1): Promise<StoredCopy> {
+  /** Waits until the phone has stored a copy for `userId` past change `after` (that names its feed, when `named`); returns it. */
+  function storedCopy(page: Page, userId: string, { after = -1, named = true } = {}): Promise<StoredCopy> {
     return until(async () => {
       const { copies } = await readStored(page);
       const copy = copies.find((c) => c.userId === userId);
-      return copy && typeof copy.feedId === 'string' && copy.lastChangeId > after && copy;
+      return copy && (!named || typeof copy.feedId === 'string') && copy.lastChangeId > after && copy;
     }, `a stored copy for ${userId} past change ${after}`);
   }
 
@@ -137,7 +137,7 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
     await live(first.page);
     await card(first.page, 'Disk full on db-01').waitFor();
     await card(first.page, 'Fan failed on sw-02').waitFor();
-    const kept = await storedCopy(first.page, ana.id);
+    const kept = await storedCopy(first.page, ana.id, { named: false });
     expect(kept.incidents.map((i) => i.summary).sort()).toEqual(['Disk full on db-01', 'Fan failed on sw-02']);
     await first.page.close();
 
@@ -154,14 +154,15 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
     expect(await page.getByTestId('stale-banner').count()).toBe(0);
     await screenshot(page, 'phone-resumed-360x740');
 
-    // The first handshake asked to resume from the stored copy, and the server answered with a catch-up only.
-    expect(frames.handshakes[0]).toEqual({ scope: {}, mode: 'screen', resume: { after: kept.lastChangeId, feedId: kept.feedId } });
-    expect(frames.received).toContain('incidents:resumed');
+    // The server answered with a catch-up only: the first handshake asked to resume from the stored copy.
     expect(frames.received).not.toContain('incidents:snapshot');
+    expect(frames.received).toContain('incidents:resumed');
     await expect(answers()).resolves.toEqual({ snapshot: before.snapshot, resume: before.resume + 1 });
+    expect(kept.feedId).toEqual(expect.any(String));
+    expect(frames.handshakes[0]).toEqual({ scope: {}, mode: 'screen', resume: { after: kept.lastChangeId, feedId: kept.feedId } });
 
     // The copy moves on with what came, to resume from next time; and it stays live.
-    const next = await storedCopy(page, ana.id, kept.lastChangeId);
+    const next = await storedCopy(page, ana.id, { after: kept.lastChangeId });
     expect(next.incidents.map((i) => i.summary).sort()).toEqual(['Fan failed on sw-02', 'Link down on edge-07']);
     await post(alert('FanFailed', 'Fan failed on sw-02', 'resolved'));
     await card(page, 'Fan failed on sw-02').waitFor({ state: 'detached' });
@@ -169,7 +170,7 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
     await page.close();
   });
 
-  it('a copy stored before copies named their feed is shown, then replaced by a snapshot; the next start resumes', async () => {
+  it('a copy stored before copies named their feed (IndexedDB version 1) is answered by a snapshot, upgraded, and the next start resumes', async () => {
     // What the previous version of the app left: version 1 of the database, a copy without feedId.
     const old = await openPhone();
     await old.page.goto(`${server.url}/healthz`); // same origin, not the app: nothing opens the database meanwhile
