@@ -229,22 +229,22 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
   });
 
   it("another person signed in on the same phone never resumes from the first one's copy", async () => {
-    const { page: anaPage } = await openPhone();
-    await anaPage.goto(`${server.url}/m`);
-    await live(anaPage);
-    const anas = await storedCopy(anaPage, ana.id);
-    const anasPoint = (await readStored(anaPage)).points.find((p) => p.userId === ana.id);
+    const { page: device } = await openPhone();
+    await device.goto(`${server.url}/m`);
+    await live(device);
+    const anas = await storedCopy(device, ana.id);
+    const anasPoint = (await readStored(device)).points.find((p) => p.userId === ana.id);
     expect(anasPoint).toBeDefined();
-    await anaPage.goto(`${server.url}/logout`);
-    await anaPage.goto(`${server.url}/login?next=/m`);
-    await signInThroughForm(anaPage, ben.email, ben.password);
-    await anaPage.waitForURL(/\/m$/);
-    await live(anaPage);
+    await device.goto(`${server.url}/logout`);
+    await device.goto(`${server.url}/login?next=/m`);
+    await signInThroughForm(device, ben.email, ben.password);
+    await device.waitForURL(/\/m$/);
+    await live(device);
     // Signing in drops the previous person's data (the service worker does, when it runs); whatever the reason one
     // was left (no worker yet, a failed delete), Ana's copy and point are put back to prove they are not used.
     // Ben sees and covers the same incidents as Ana (same clients, the same feed): a resume from hers would work.
-    await anaPage.goto(`${server.url}/healthz`);
-    await anaPage.evaluate(
+    await device.goto(`${server.url}/healthz`);
+    await device.evaluate(
       ({ copy, point }) =>
         new Promise<void>((resolve, reject) => {
           const request = indexedDB.open('watchfloor-offline', 2);
@@ -267,7 +267,7 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
       { copy: anas, point: anasPoint! },
     );
     // Ben's copy, if the sign-in's page stored one, goes: the start below has nothing of his own to resume from.
-    await anaPage.evaluate(
+    await device.evaluate(
       (userId) =>
         new Promise<void>((resolve) => {
           const request = indexedDB.open('watchfloor-offline', 2);
@@ -284,7 +284,7 @@ describe.skipIf(!browserAvailable)(`the phone reopened with its stored copy${ski
         }),
       ben.id,
     );
-    await anaPage.close();
+    await device.close();
 
     const { page, frames, errors } = await openPhone();
     await page.goto(`${server.url}/m`);
