@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { isTimeZoneName } from '../src/lib/domain/local-days.ts';
+import { isTimeZoneName } from '../src/lib/domain/time-zone-name.ts';
 
 /** Raised when an environment variable is missing or malformed; names the variable. */
 export class ConfigError extends Error {}

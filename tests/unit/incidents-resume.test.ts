@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IncidentsState, type IncidentsApplied } from '../../src/lib/state/incidents.svelte.ts';
 import { withSnapshot, type Connection } from '../../src/lib/realtime/connection.svelte.ts';
 import { encodeSnapshot, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import type { IncidentsCopy } from '../../src/lib/realtime/incidents-copy.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
 import { FakeConnection } from '../helpers/fake-connection.ts';
 
@@ -121,5 +122,79 @@ describe('IncidentsState resumes instead of taking a snapshot', () => {
     expect(ids()).toEqual(['a', 'b', 'c', 'd']);
     expect(state.lastChangeId).toBe(13);
     expect(state.resyncs).toBe(0);
+  });
+});
+
+describe('IncidentsState started from a copy kept by an earlier page life (the phone reopened)', () => {
+  let connection: FakeConnection;
+  let state: IncidentsState | null = null;
+  const copy = (feedId: string | null = 'F'): IncidentsCopy => ({ incidents: [incident('a', 1), incident('b', 1)], lastChangeId: 10, feedId });
+  const open = (resumeFrom: IncidentsCopy | null) => {
+    state = new IncidentsState(connection as unknown as Connection, { mode: 'screen', resumeFrom });
+    return state;
+  };
+  const ids = (s: IncidentsState) => s.incidents.map((i) => i.id).sort();
+  const catchUp = (prev: number, last: number, incidents: IncidentDto[], feedId = 'F'): IncidentCatchUp => ({ prev, last, incidents, feedId });
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    connection = new FakeConnection();
+  });
+  afterEach(() => {
+    state?.close();
+    vi.useRealTimers();
+  });
+
+  it('its first subscription asks to resume from the copy; the catch-up brings it up to date, applied as a snapshot is', () => {
+    const live = open(copy());
+    expect(connection.subscriptions.map((s) => s.feed)).toEqual([{ scope: {}, mode: 'screen', resume: { after: 10, feedId: 'F' } }]);
+    expect(connection.riders[0]()).toEqual({ scope: {}, mode: 'screen', resume: { after: 10, feedId: 'F' } });
+    // Until the answer, nothing is shown from here (the phone shows its copy, stale), and there is nothing new to keep.
+    expect(live.ready).toBe(false);
+    expect(live.incidents).toEqual([]);
+    expect(live.copy()).toBeNull();
+    const applied: IncidentsApplied[] = [];
+    live.onApplied((a) => applied.push(a));
+    connection.emit('incidents:resumed', catchUp(10, 13, [incident('a', 2, { status: 'resolved' }), incident('c', 1)]));
+    expect(ids(live)).toEqual(['b', 'c']);
+    expect(live.answer).toBe('resume');
+    expect(live.resyncs).toBe(0);
+    expect(applied).toEqual([{ snapshot: true, added: [], updated: [], removed: [] }]);
+    expect(live.copy()).toEqual({ incidents: live.incidents, lastChangeId: 13, feedId: 'F' });
+  });
+
+  it("takes over the handshake's answer to the same resume", () => {
+    connection.handshakeBrought = { head: null, snapshot: null, resumed: catchUp(10, 11, [incident('c', 1)]), deltas: [{ prev: 11, last: 12, incidents: [incident('d', 1)] }] };
+    const live = open(copy());
+    vi.advanceTimersByTime(300);
+    expect(ids(live)).toEqual(['a', 'b', 'c', 'd']);
+    expect(live.lastChangeId).toBe(12);
+    expect(live.answer).toBe('resume');
+  });
+
+  it('a resume the server refused is answered by a snapshot, which replaces the copy', () => {
+    const live = open(copy());
+    connection.emit('incidents:snapshot', encodeSnapshot({ lastChangeId: 50, incidents: [incident('q', 1)], feedId: 'G' }));
+    expect(ids(live)).toEqual(['q']);
+    expect(live.answer).toBe('snapshot');
+    expect(live.copy()).toMatchObject({ lastChangeId: 50, feedId: 'G' });
+  });
+
+  it('a refusal while the copy is on its way keeps asking to resume from it', () => {
+    const live = open(copy());
+    connection.refuseLatest({ code: 'internal', message: 'could not read the incidents' });
+    expect(live.refusal?.code).toBe('internal');
+    expect(live.notUpdating).toBeNull();
+    vi.advanceTimersByTime(3000);
+    expect(connection.subscriptions.at(-1)!.feed.resume).toEqual({ after: 10, feedId: 'F' });
+  });
+
+  it('a copy that cannot be resumed (no feedId: kept before resuming existed), or none, subscribes for a snapshot as before', () => {
+    open(copy(null)).close();
+    open(null);
+    expect(connection.subscriptions.map((s) => s.feed)).toEqual([
+      { scope: {}, mode: 'screen' },
+      { scope: {}, mode: 'screen' },
+    ]);
   });
 });

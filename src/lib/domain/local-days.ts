@@ -18,21 +18,6 @@ export interface LocalCalendar {
   firstHourOf(day: string): number;
 }
 
-/**
- * An IANA time zone name (`Australia/Sydney`, `UTC`) the runtime knows. Offsets such as `+05:30` are
- * refused although Intl takes them: Postgres reads `+05:30` as a POSIX zone, five and a half hours
- * *west* of Greenwich, so the server and the app would cut days twelve hours apart.
- */
-export function isTimeZoneName(value: string): boolean {
-  if (value.length > 64 || !/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `day` moved by `n` calendar days (YYYY-MM-DD in, YYYY-MM-DD out). */
 export function addDays(day: string, n: number): string {
   const [y, m, d] = day.split('-').map(Number);

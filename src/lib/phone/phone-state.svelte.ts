@@ -1,4 +1,4 @@
-import { createContext } from 'svelte';
+import { createContext, untrack } from 'svelte';
 import { api } from '$lib/api/client.ts';
 import { IncidentsState } from '$lib/state/incidents.svelte.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
@@ -19,7 +19,8 @@ export type CommandResult = { ok: true; incident: IncidentDto } | { ok: false; c
 /**
  * What the phone shows: the open incidents of my scope, live from the socket when connected, else
  * the last known ones (kept in IndexedDB) marked stale with their age. The socket reconnects by
- * itself; as soon as it is live again the list is current again.
+ * itself; as soon as it is live again the list is current again. A start with a stored copy resumes
+ * from it: the server sends what changed while the phone was closed, not every open incident again.
  */
 export class PhoneState {
   readonly userId: string;
@@ -33,17 +34,17 @@ export class PhoneState {
   #saver: ReturnType<typeof setInterval> | null = null;
   #offApplied: (() => void) | null = null;
   #saveQueued = false;
+  #closed = false;
 
   constructor(userId: string) {
     this.userId = userId;
     this.#ticker = setInterval(() => (this.#now = Date.now()), 1000);
-    loadSnapshot(userId).then(
-      (stored) => {
-        this.#stored = stored;
-        this.#storedLoaded = true;
-      },
-      () => (this.#storedLoaded = true),
-    );
+    const loaded = (stored: StoredSnapshot | null) => {
+      this.#stored = stored;
+      this.#storedLoaded = true;
+      this.#goLive();
+    };
+    loadSnapshot(userId).then(loaded, () => loaded(null));
   }
 
   /** Follows the app's connection (null while there is none). */
@@ -51,9 +52,20 @@ export class PhoneState {
     if (connection === this.#connection) return;
     this.#detach();
     this.#connection = connection;
-    if (!connection) return;
+    // Called from an effect: what going live reads is not for that effect to follow.
+    untrack(() => this.#goLive());
+  }
+
+  /**
+   * Subscribes once there is a connection and the stored copy has been read (or found missing): the subscription
+   * resumes from the copy. The read takes a moment beside the connection's; what the server sends meanwhile waits.
+   */
+  #goLive(): void {
+    const connection = this.#connection;
+    if (this.#closed || !connection || !this.#storedLoaded || this.#live) return;
     // Coalesced like a screen: a phone on a mobile network needs the latest state, not every commit.
-    const live = new IncidentsState(connection, { mode: 'screen' });
+    // The copy was stored for this user (loadSnapshot reads by user id), so no one else resumes from it.
+    const live = new IncidentsState(connection, { mode: 'screen', resumeFrom: this.#stored });
     this.#live = live;
     this.#offApplied = live.onApplied(() => this.#queueSave());
     this.#saver = setInterval(() => {
@@ -175,13 +187,13 @@ export class PhoneState {
   }
 
   async #save(): Promise<void> {
-    const live = this.#live;
-    if (!live?.ready) return;
+    // Only a copy that is whole as of its change id, which a later start may resume from (see IncidentsState.copy).
+    const copy = this.#live?.copy();
+    if (!copy) return;
     const snapshot: StoredSnapshot = {
       userId: this.userId,
       currentAt: new Date(this.#connection?.lastMessageAt ?? Date.now()).toISOString(),
-      lastChangeId: live.lastChangeId,
-      incidents: live.incidents,
+      ...copy,
     };
     try {
       await saveSnapshot(snapshot);
@@ -192,6 +204,7 @@ export class PhoneState {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#ticker);
     this.#detach();
   }

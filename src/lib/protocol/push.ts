@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../domain/severity.ts';
+import { isTimeZoneName } from '../domain/time-zone-name.ts';
 
 /**
  * Web Push contract: REST DTOs and request schemas under /api/v1/push, and the payload the server
@@ -47,22 +48,14 @@ export interface PushPublicKeyResponse {
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM');
 
-function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Who pages me and when: the least severity that pages me, and quiet hours in my time zone. */
 export const pushSettingsRequest = z
   .object({
     minSeverity: z.enum(SEVERITIES),
     /** null: no quiet hours. The range may cross midnight (22:00–07:00). */
     quietHours: z.object({ start: clockTime, end: clockTime }).nullable(),
-    timezone: z.string().min(1).max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+    /** An IANA name, never an offset (see isTimeZoneName): the quiet hours follow the zone's daylight saving time. */
+    timezone: z.string().min(1).max(64).refine(isTimeZoneName, 'must be an IANA time zone name such as Europe/Berlin, not an offset'),
   })
   .strict()
   .refine((s) => s.quietHours === null || s.quietHours.start !== s.quietHours.end, {

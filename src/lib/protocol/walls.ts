@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isTimeZoneName } from '../domain/local-days.ts';
+import { isTimeZoneName } from '../domain/time-zone-name.ts';
 
 /**
  * Walls: saved kiosk layouts. REST DTOs and request schemas under /api/v1/walls, shared by the server

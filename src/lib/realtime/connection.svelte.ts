@@ -60,7 +60,9 @@ export class Connection {
   #retries = 0;
 
   /** Sent with every handshake until one delivers it. */
-  #feedToSend: FeedRequest | null;
+  #feedToSend: FeedRequest | null = null;
+  /** What {@link #feedToSend} will be, while it is still being worked out: the handshake waits for it. */
+  #feedComing: Promise<void> | null = null;
   /** The subscriptions of the states on this connection, newest last: the newest rides on later handshakes. */
   #riders: (() => FeedRequest)[] = [];
   /** The subscription the current connection's handshake made, and what it brought until a state takes it. */
@@ -68,16 +70,33 @@ export class Connection {
 
   /**
    * `feed`: subscribe with the handshake (see `HandshakeAuth`), so the snapshot is on its way before
-   * the page that shows it has rendered; the page's state takes it over through {@link subscribe}.
+   * the page that shows it has rendered; the page's state takes it over through {@link subscribe}. A promise
+   * (a subscription that needs an asynchronous read, such as a stored resume point) holds the handshake back
+   * until it settles, not the transport: the two are worked out side by side. It must settle (undefined: none).
    */
-  constructor(url = '/', options: { feed?: FeedRequest } = {}) {
+  constructor(url = '/', options: { feed?: FeedRequest | Promise<FeedRequest | undefined> } = {}) {
     performance.mark('wf:connecting');
-    this.#feedToSend = options.feed ?? null;
+    const feed = options.feed;
+    if (feed instanceof Promise) {
+      this.#feedComing = feed.then(
+        (coming) => void (this.#feedToSend = coming ?? null),
+        () => undefined,
+      );
+    } else this.#feedToSend = feed ?? null;
     let sentWithHandshake: FeedRequest | null = null;
+    const handshake = (send: (auth: HandshakeAuth) => void) => {
+      sentWithHandshake = this.#feedToSend ?? this.#riders.at(-1)?.() ?? null;
+      send(sentWithHandshake ? { feed: sentWithHandshake } : {});
+    };
     this.socket = io(url, {
+      // Socket.IO asks for the handshake's payload once the transport is open, and waits for `send`.
       auth: (send: (auth: HandshakeAuth) => void) => {
-        sentWithHandshake = this.#feedToSend ?? this.#riders.at(-1)?.() ?? null;
-        send(sentWithHandshake ? { feed: sentWithHandshake } : {});
+        const coming = this.#feedComing;
+        if (!coming) return handshake(send);
+        void coming.then(() => {
+          this.#feedComing = null;
+          handshake(send);
+        });
       },
       withCredentials: true,
       reconnection: true,

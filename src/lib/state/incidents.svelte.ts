@@ -14,6 +14,7 @@ import {
   type IncidentSnapshotFrame,
 } from '$lib/protocol/incidents.ts';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
+import { copyOfSync, syncFromCopy, type IncidentsCopy } from '$lib/realtime/incidents-copy.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
 import type { FeedRefusal } from '$lib/protocol/events.ts';
 import { applySorted, type SortedChange } from '$lib/console/sorted-list.ts';
@@ -85,10 +86,16 @@ export class IncidentsState {
   readonly #uncount: () => void;
   readonly #unride: () => void;
 
-  constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode } = {}) {
+  /**
+   * `resumeFrom`: the incidents of this subscription kept from an earlier page life (the phone's stored copy): the
+   * first subscription asks to resume from them, and until its answer comes they are not shown from here (the
+   * owner shows its copy, marked stale). A copy without a `feedId` is not resumed: a snapshot, as without one.
+   */
+  constructor(connection: Connection, options: { scope?: FeedScope; mode?: FeedMode; resumeFrom?: IncidentsCopy | null } = {}) {
     this.#connection = connection;
     this.#scope = options.scope ?? {};
     this.#mode = options.mode ?? 'console';
+    if (options.resumeFrom) this.#sync = syncFromCopy(options.resumeFrom);
     const socket = connection.socket;
     const onConnect = () => {
       // A recovered connection missed nothing: its rooms and missed packets came back with it.
@@ -171,6 +178,16 @@ export class IncidentsState {
   /** The incident with this id, if it is open and in scope. */
   get(id: string): IncidentDto | undefined {
     return this.#sync.incidents.get(id);
+  }
+
+  /**
+   * The incidents as a copy to keep for a later start (`resumeFrom`), while they are current; null while an
+   * answer is awaited (see {@link copyOfSync}). In queue order: an offline start shows the copy as it was kept.
+   */
+  copy(): IncidentsCopy | null {
+    const copy = copyOfSync(this.#sync);
+    // While the state is current the list holds exactly its incidents, sorted (#apply sets both together).
+    return copy && { ...copy, incidents: this.#list };
   }
 
   /** Calls `listener` after every applied snapshot or batch of deltas; returns the unsubscribe. */

@@ -11,10 +11,12 @@ let earlyCheck: Promise<SessionResponse> | null = null;
 /**
  * Asks who is signed in as the app starts, beside the first socket: the layout that waits for the
  * answer loads its code only later, and on a first visit that is most of the way to the first render.
+ * Returns the answer for whoever else needs it before the layout (the phone's first handshake).
  */
-export function checkSessionEarly(): void {
+export function checkSessionEarly(): Promise<SessionResponse> {
   earlyCheck ??= api<SessionResponse>('GET', '/session');
   earlyCheck.catch(() => undefined); // its failure is the layout's to show, when it takes the answer
+  return earlyCheck;
 }
 
 /**
