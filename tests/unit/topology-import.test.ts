@@ -18,6 +18,14 @@ describe('topology file parsing', () => {
     ]);
   });
 
+  it('a client’s time zone is an IANA name: an offset, which Postgres would read the other way round, is refused', () => {
+    const withZone = (timezone: string) => parseTopologyJson(JSON.stringify({ clients: [{ slug: 'acme', name: 'Acme', timezone }] }));
+    expect('document' in withZone('Asia/Kolkata')).toBe(true);
+    for (const offset of ['+05:30', '-0800', 'UTC+3']) {
+      expect(withZone(offset)).toMatchObject({ problems: [{ where: 'clients[0].timezone', message: expect.stringMatching(/IANA time zone/) }] });
+    }
+  });
+
   it('points at the line of a JSON syntax error', () => {
     const parsed = parseTopologyJson('{\n  "nodes": [\n    { "client": "acme", }\n  ]\n}');
     expect('problems' in parsed && parsed.problems[0]).toMatchObject({ line: 3, message: expect.stringMatching(/not valid JSON/) });

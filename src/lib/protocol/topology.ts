@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZoneName } from '../domain/time-zone-name.ts';
 
 /**
  * Topology: clients → sites → nodes, and links between nodes. REST DTOs and request schemas under
@@ -22,18 +23,7 @@ export const topologyClient = z
   .object({
     slug: clientSlug,
     name,
-    timezone: z
-      .string()
-      .max(64)
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone such as Europe/London')
-      .optional(),
+    timezone: z.string().max(64).refine(isTimeZoneName, 'must be an IANA time zone such as Europe/London').optional(),
     /** Availability target in percent (the heatmap's summary row compares against it). */
     uptimeTarget: z.number().min(0).max(100).optional(),
   })
