@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import type { IncidentCatchUp, IncidentDelta, IncidentDto, IncidentUpdate } from '../../src/lib/protocol/incidents.ts';
-import { testIncident as incident } from '../helpers/incidents.ts';
+import { testChangeLog, testIncident as incident } from '../helpers/incidents.ts';
 import { catchUpOf } from '../../server/realtime/feed-resume.ts';
-import { coalesceChanges, deltaOf, type FeedChange, type IncidentChange } from '../../server/realtime/coalesce.ts';
+import { coalesceChanges, deltaOf, type FeedChange } from '../../server/realtime/coalesce.ts';
 import { PublishedNodeLists } from '../../server/realtime/published-node-lists.ts';
 
 const delta = (prev: number, last: number, incidents: IncidentUpdate[]): IncidentDelta => ({ prev, last, incidents });
@@ -283,22 +283,8 @@ describe('resuming from the change id a client holds', () => {
     const picks = fc.record({ atL: fc.nat(), atX: fc.nat(), atStart: fc.nat(), batch: fc.integer({ min: 1, max: 5 }), atCatchUp: fc.nat() });
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), picks, (steps, { atL, atX, atStart, batch, atCatchUp }) => {
-        // The change log: one change per step, ids 1…n, each incident's versions counting up.
-        const versions = new Map<string, number>();
-        const changes: IncidentChange[] = steps.map((s, i) => {
-          const version = (versions.get(s.id) ?? 0) + 1;
-          versions.set(s.id, version);
-          return { changeId: i + 1, incident: incident(s.id, version, { status: s.resolved ? 'resolved' : 'triggered' }) };
-        });
+        const { changes, openAt } = testChangeLog(steps);
         const n = changes.length;
-        const openAt = (id: number) => {
-          const open = new Map<string, IncidentDto>();
-          for (const c of changes.slice(0, id)) {
-            if (c.incident.status === 'resolved') open.delete(c.incident.id);
-            else open.set(c.incident.id, c.incident);
-          }
-          return open;
-        };
         // The client holds the state at L; the catch-up reads (L, X].
         const L = atL % (n + 1);
         const X = L + (atX % (n - L + 1));

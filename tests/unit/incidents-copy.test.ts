@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { copyOfSync, syncFromCopy, type IncidentsCopy } from '../../src/lib/realtime/incidents-copy.ts';
 import type { IncidentCatchUp, IncidentDelta, IncidentDto } from '../../src/lib/protocol/incidents.ts';
-import { testIncident as incident } from '../helpers/incidents.ts';
+import { testChangeLog, testIncident as incident } from '../helpers/incidents.ts';
 import { catchUpOf } from '../../server/realtime/feed-resume.ts';
-import { coalesceChanges, type IncidentChange } from '../../server/realtime/coalesce.ts';
+import { coalesceChanges } from '../../server/realtime/coalesce.ts';
 
 function ok(result: SyncResult): SyncState {
   expect(result.resync).toBe(false);
@@ -72,21 +72,8 @@ describe('a copy of the incidents kept for a later start', () => {
     const step = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e'), resolved: fc.boolean() });
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.nat(), fc.integer({ min: 1, max: 5 }), (steps, atKept, batch) => {
-        const versions = new Map<string, number>();
-        const changes: IncidentChange[] = steps.map((s, i) => {
-          const version = (versions.get(s.id) ?? 0) + 1;
-          versions.set(s.id, version);
-          return { changeId: i + 1, incident: incident(s.id, version, { status: s.resolved ? 'resolved' : 'triggered' }) };
-        });
+        const { changes, openAt } = testChangeLog(steps);
         const n = changes.length;
-        const openAt = (id: number) => {
-          const open = new Map<string, IncidentDto>();
-          for (const c of changes.slice(0, id)) {
-            if (c.incident.status === 'resolved') open.delete(c.incident.id);
-            else open.set(c.incident.id, c.incident);
-          }
-          return open;
-        };
         // Live from a snapshot at 0, coalesced deltas of `batch` changes; the copy is kept after one of them.
         let live = ok(applySnapshot(emptySync(), { lastChangeId: 0, incidents: [], feedId: 'F' }));
         const deltas: IncidentDelta[] = [];
