@@ -16,7 +16,7 @@ import {
 import { parseFilter, type FilterViewer, type IncidentFilter } from '../../src/lib/domain/incident-filter.ts';
 import { queueHead } from '../../src/lib/domain/queue-head.ts';
 import { deltaOf, type FeedChange, type IncidentChange } from './coalesce.ts';
-import { PublishedNodeLists } from './published-node-lists.ts';
+import { PublishedIncidents } from './published-incidents.ts';
 import type { OpenIncidents } from './open-incidents.ts';
 import { RECOVERY_WINDOW_MS, type RealtimeServer, type WatchfloorSocket } from './socket-server.ts';
 import { catchUpOf, feedIdOf, refuseResume, RESUME_CHANGES_MAX, type ResumeRefusal } from './feed-resume.ts';
@@ -81,7 +81,7 @@ export class IncidentFeed {
   readonly #log: FastifyBaseLogger;
   readonly #metrics: Metrics;
   readonly #chains = new Map<string, RoomChain>();
-  readonly #nodeLists = new PublishedNodeLists();
+  readonly #published = new PublishedIncidents();
 
   constructor(options: {
     realtime: RealtimeServer;
@@ -214,7 +214,7 @@ export class IncidentFeed {
   publish(changes: IncidentChange[]): void {
     if (changes.length === 0) return;
     this.#realtime.lastChangeId = Math.max(this.#realtime.lastChangeId, changes[changes.length - 1].changeId);
-    const pending = changes.map((change): FeedChange => ({ ...change, heldNodes: this.#nodeLists.next(change.incident) }));
+    const pending = changes.map((change): FeedChange => ({ ...change, before: this.#published.next(change.incident) }));
     // Rooms exist from their first subscription on; each gets the changes of the clients it covers.
     for (const [room, chain] of this.#chains) {
       const covered = chain.clients;

@@ -34,6 +34,8 @@ interface PhaseResult {
   p99: number;
   deliveries: number;
   failed: number;
+  /** Mean size of a delta as one console receives it, JSON text (the wire adds the event name). */
+  kbPerDelta: number;
 }
 
 /**
@@ -46,11 +48,20 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   const onDelta = (delta: IncidentDelta) => {
     const t = performance.now();
     for (const incident of delta.incidents) {
+      // A marker is a new incident: its first delta carries it whole, group key included; later ones are patches.
+      if (incident.groupKey === undefined) continue;
       const start = sentAt.get(incident.groupKey.slice(incident.groupKey.indexOf('|') + 1));
       if (start !== undefined) delays.push(t - start);
     }
   };
+  let deltaBytes = 0;
+  let deltaCount = 0;
+  const measureSize = (delta: IncidentDelta) => {
+    deltaBytes += Buffer.byteLength(JSON.stringify(delta));
+    deltaCount++;
+  };
   for (const c of clients) c.on('incidents:changed', onDelta);
+  clients[0]?.on('incidents:changed', measureSize);
   const makeBatch = makeBatchFactory();
   let committed = 0;
   let failed = 0;
@@ -78,8 +89,10 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   const elapsed = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1500)); // let the last deltas arrive
   for (const c of clients) c.off('incidents:changed', onDelta);
+  clients[0]?.off('incidents:changed', measureSize);
   delays.sort((a, b) => a - b);
-  return { signalsPerSecond: Math.round(committed / elapsed), p50: Math.round(percentile(delays, 50)), p99: Math.round(percentile(delays, 99)), deliveries: delays.length, failed };
+  const kbPerDelta = deltaCount === 0 ? 0 : Math.round(deltaBytes / deltaCount / 102.4) / 10;
+  return { signalsPerSecond: Math.round(committed / elapsed), p50: Math.round(percentile(delays, 50)), p99: Math.round(percentile(delays, 99)), deliveries: delays.length, failed, kbPerDelta };
 }
 
 /** Clients that decode every delta in this process and time them; past this many, the rest are silent screens. */
@@ -183,6 +196,7 @@ for (const target of await benchTargets('wf-bench-')) {
         'max signals/s': max.signalsPerSecond,
         'p50 ms @max': max.p50,
         'p99 ms @max': max.p99,
+        'KB/delta @max': max.kbPerDelta,
         'paced signals/s': steady.signalsPerSecond,
         'p50 ms @paced': steady.p50,
         'p99 ms @paced': steady.p99,

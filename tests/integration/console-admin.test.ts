@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
 import type { AuditPage, HandoverDto, LeadOverviewDto, TeamDto } from '../../src/lib/protocol/console.ts';
-import type { IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { shownIncidents } from '../helpers/shown-incidents.ts';
 
 describe.each(DATABASES)('teams, audit, lead views and preferences on $name', (database) => {
   let server: TestServer;
@@ -151,8 +151,7 @@ describe.each(DATABASES)('teams, audit, lead views and preferences on $name', (d
     expect((await admin.post(`/api/v1/incidents/${incident.id}/assign`, { assigneeId: holder.id, teamId: team.id })).status).toBe(200);
     // A console open on the incident all along.
     const screen = await admin.socket();
-    const shown: IncidentDto[] = [];
-    screen.on('incidents:changed', (delta) => shown.push(...delta.incidents));
+    const shown = shownIncidents(screen);
     expect(await screen.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'console' })).toMatchObject({ ok: true });
     const stored = async () => ({
       names: await database.rows(

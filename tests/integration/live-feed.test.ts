@@ -10,6 +10,7 @@ import { compareIncidents } from '../../src/lib/domain/priority.ts';
 import type { IncidentListResponse } from '../../src/lib/protocol/console.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
+import { shownIncidents } from '../helpers/shown-incidents.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -31,6 +32,8 @@ class FeedClient {
   /** The order heads and snapshots arrived in. */
   arrivals: ('head' | 'snapshot')[] = [];
   deltas: IncidentDelta[] = [];
+  /** Every state of an incident this socket was sent, whole (dropped deltas included: what was sent, not applied). */
+  readonly shown: IncidentDto[];
   state: SyncState = emptySync();
   resyncs: string[] = [];
   drop: (delta: IncidentDelta, index: number) => boolean = () => false;
@@ -41,6 +44,7 @@ class FeedClient {
   /** `auth`: what the handshake carries (`HandshakeAuth`: a subscription to start at once). */
   constructor(url: string, cookie: string, auth: HandshakeAuth = {}) {
     this.socket = connect(url, { auth, extraHeaders: { cookie }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
+    this.shown = shownIncidents(this.socket, { snapshots: true });
     this.socket.on('incidents:head', (frame) => {
       this.heads.push(decodeHead(frame));
       this.arrivals.push('head');
@@ -142,7 +146,8 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     return Number(last ?? 0);
   }
 
-  const findIn = (c: FeedClient, summary: string): IncidentDto | undefined => c.deltas.flatMap((d) => d.incidents).findLast((i) => i.summary === summary);
+  /** The last state of the incident with this summary the client was sent (resolved ones included). */
+  const findIn = (c: FeedClient, summary: string): IncidentDto | undefined => c.shown.findLast((i) => i.summary === summary);
 
   it('console: a snapshot tagged with the last change id, then ordered deltas that chain; webhooks arrive as deltas, resolved ones as resolved', async () => {
     await send(alertmanager([{ name: 'Before', client: 'order', instance: 'a' }]));
@@ -260,7 +265,7 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     expect(screen.view()).toEqual(await dbView());
   });
 
-  it('an incident’s node list travels once: each delta carries only the nodes it gained, and every screen ends with the whole list', async () => {
+  it('an incident travels once: each delta carries only what changed (the nodes it gained among it), and every screen ends with the whole incident', async () => {
     const screen = await client();
     const consoleClient = await client();
     await screen.subscribe({ scope: {}, mode: 'screen' });
@@ -274,13 +279,20 @@ describe.each(DATABASES)('live feed on $name', (database) => {
     for (const c of [consoleClient, screen]) {
       expect(held(c)?.nodes).toEqual(nodes);
       expect(c.resyncs).toEqual([]);
-      const updates = c.deltas.flatMap((d) => d.incidents).filter((i) => i.summary === 'Spread for spread');
-      // The first carries the whole list; each later one what came after what the screens held: 30 names in all, not 465.
+      const updates = c.deltas.flatMap((d) => d.incidents).filter((i) => i.id === held(c)?.id);
+      // The first carries the whole incident; each later one a patch: what changed since what the screens held, the
+      // node list continued (30 names in all, not 465), and neither the summary nor the labels again.
+      expect(updates[0]).toMatchObject({ summary: 'Spread for spread', labels: { alertname: 'Spread' } });
+      expect(updates[0].from).toBeUndefined();
       expect(updates[0].nodesFrom).toBeUndefined();
-      expect(updates.slice(1).every((u) => (u.nodesFrom ?? 0) > 0)).toBe(true);
-      expect(updates.reduce((sum, u) => sum + u.nodes.length, 0)).toBe(30);
+      for (const u of updates.slice(1)) {
+        expect(u).toMatchObject({ from: expect.any(Number), nodesFrom: expect.any(Number), alertCount: expect.any(Number) });
+        expect(u).not.toHaveProperty('summary');
+        expect(u).not.toHaveProperty('labels');
+      }
+      expect(updates.reduce((sum, u) => sum + (u.nodes?.length ?? 0), 0)).toBe(30);
     }
-    expect(consoleClient.deltas.flatMap((d) => d.incidents).filter((i) => i.summary === 'Spread for spread').map((u) => u.nodes)).toEqual(nodes.map((n) => [n]));
+    expect(consoleClient.deltas.flatMap((d) => d.incidents).filter((i) => i.id === held(consoleClient)?.id).map((u) => u.nodes)).toEqual(nodes.map((n) => [n]));
     // A screen opening now gets the whole list in its snapshot.
     const late = await client();
     await late.subscribe({ scope: {}, mode: 'screen' });

@@ -4,6 +4,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { INCIDENT_COLUMNS, openIncidentSnapshot, readChangesAfter, recordIncidentChanges, toIncidentDto, type IncidentRow } from '../../server/db/incident-store.ts';
 import { decodeSnapshot, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { alertSource, person, uniqueAlert, until, type Person } from './console-support.ts';
+import { shownIncidents } from '../helpers/shown-incidents.ts';
 
 describe.each(DATABASES)('snapshot shape on $name', (database) => {
   let server: TestServer;
@@ -88,8 +89,7 @@ describe.each(DATABASES)('snapshot shape on $name', (database) => {
 
     // Renames: a screen already open gets the incidents that show the name again, with the new one…
     const watching = await admin.socket();
-    const seen: IncidentDto[] = [];
-    watching.on('incidents:changed', (delta) => seen.push(...delta.incidents));
+    const seen = shownIncidents(watching);
     await watching.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'console' });
     expect((await admin.call('PATCH', `/api/v1/users/${lead.id}`, { name: 'New Name' })).status).toBe(200);
     expect((await admin.call('PATCH', `/api/v1/teams/${team.id}`, { name: 'Storage & Backup' })).status).toBe(200);

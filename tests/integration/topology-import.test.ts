@@ -8,12 +8,12 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { TopologyDto } from '../../src/lib/protocol/topology.ts';
-import { decodeSnapshot, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
 import { runCli } from '../helpers/cli.ts';
+import { shownIncidents } from '../helpers/shown-incidents.ts';
 
 const cli = (args: string[], env: Record<string, string>, cwd?: string) => runCli(args, env, { cwd });
 
@@ -68,9 +68,7 @@ describe('watchfloor topology import (PGlite on disk, through the running server
     // It shows an open incident of acme, with the client's name as it is now.
     const { token } = await addSource(server.context.database.db, { name: 'prometheus', format: 'alertmanager' });
     expect((await postAlertmanager(server.url, token, [{ name: 'UplinkDown', client: 'acme', instance: 'rtr-01', severity: 'critical' }])).status).toBe(200);
-    const shown: IncidentDto[] = [];
-    socket.on('incidents:snapshot', (frame) => shown.push(...decodeSnapshot(frame).incidents));
-    socket.on('incidents:changed', ({ incidents }) => shown.push(...incidents));
+    const shown = shownIncidents(socket, { snapshots: true });
     await socket.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'screen' });
     await until(() => shown.some((i) => i.summary.startsWith('UplinkDown') && i.clientName === 'Acme'), 'the incident on the wall');
 

@@ -5,7 +5,8 @@ import type { IncidentCatchUp, IncidentDelta, IncidentDto, IncidentUpdate } from
 import { testChangeLog, testIncident as incident } from '../helpers/incidents.ts';
 import { catchUpOf } from '../../server/realtime/feed-resume.ts';
 import { coalesceChanges, deltaOf, type FeedChange } from '../../server/realtime/coalesce.ts';
-import { PublishedNodeLists } from '../../server/realtime/published-node-lists.ts';
+import { PublishedIncidents } from '../../server/realtime/published-incidents.ts';
+import { mergeContiguousDeltas } from '../../src/lib/console/delta-batch.ts';
 
 const delta = (prev: number, last: number, incidents: IncidentUpdate[]): IncidentDelta => ({ prev, last, incidents });
 
@@ -161,60 +162,110 @@ describe('incident sync reducer', () => {
   });
 });
 
-describe('node lists in deltas: only the nodes an incident gained', () => {
-  it('a continued list is joined to the one held; a whole one replaces it', () => {
-    let state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [incident('a', 1, { nodes: ['n1', 'n2'] })] }));
-    state = ok(applyDelta(state, delta(5, 6, [{ ...incident('a', 2, { nodes: ['n3'] }), nodesFrom: 2 }, incident('b', 1, { nodes: ['m1'] })])));
-    expect(state.incidents.get('a')?.nodes).toEqual(['n1', 'n2', 'n3']);
-    expect(state.incidents.get('a')).not.toHaveProperty('nodesFrom');
+describe('patches in deltas: only what changed', () => {
+  const a1 = incident('a', 1, { nodes: ['n1', 'n2'], labels: { alertname: 'Down' } });
+
+  it('a patch is laid on the incident held; a continued node list is joined to the one held; a whole update replaces it', () => {
+    let state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [a1] }));
+    const patch: IncidentUpdate = { id: 'a', number: 1, client: 'acme', status: 'triggered', version: 2, from: 1, alertCount: 2, nodes: ['n3'], nodesFrom: 2 };
+    state = ok(applyDelta(state, delta(5, 6, [patch, incident('b', 1, { nodes: ['m1'] })])));
+    expect(state.incidents.get('a')).toEqual({ ...a1, version: 2, alertCount: 2, nodes: ['n1', 'n2', 'n3'] });
     expect(state.incidents.get('b')?.nodes).toEqual(['m1']);
-    state = ok(applyDelta(state, delta(6, 7, [{ ...incident('a', 3, { status: 'acknowledged', nodes: [] }), nodesFrom: 3 }])));
-    expect(state.incidents.get('a')).toMatchObject({ status: 'acknowledged', nodes: ['n1', 'n2', 'n3'] });
+    state = ok(applyDelta(state, delta(6, 7, [{ id: 'a', number: 1, client: 'acme', status: 'acknowledged', version: 3, from: 2, assigneeName: 'Ana' }])));
+    expect(state.incidents.get('a')).toEqual({ ...a1, version: 3, alertCount: 2, nodes: ['n1', 'n2', 'n3'], status: 'acknowledged', assigneeName: 'Ana' });
   });
 
-  it('continuing nodes the client does not hold asks for a resync and leaves the state alone', () => {
-    const state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [incident('a', 1, { nodes: ['n1'] })] }));
-    for (const update of [{ ...incident('a', 2, { nodes: ['n3'] }), nodesFrom: 2 }, { ...incident('b', 1, { nodes: ['m2'] }), nodesFrom: 1 }]) {
+  it('a patch on a version the client does not hold, or nodes it lacks, asks for a resync and leaves the state alone', () => {
+    const state = ok(applySnapshot(emptySync(), { lastChangeId: 5, incidents: [a1] }));
+    const patches: IncidentUpdate[] = [
+      { id: 'a', number: 1, client: 'acme', status: 'triggered', version: 3, from: 2, alertCount: 3 }, // held at 1: missed version 2
+      { id: 'b', number: 2, client: 'acme', status: 'triggered', version: 2, from: 1, alertCount: 2 }, // not held
+      { id: 'a', number: 1, client: 'acme', status: 'triggered', version: 2, from: 1, nodes: ['n4'], nodesFrom: 3 },
+    ];
+    for (const update of patches) {
       const result = applyDelta(state, delta(5, 6, [update]));
       expect(result.resync).toBe(true);
       expect(result.state).toBe(state);
     }
-    // A resolution needs no nodes: one the client does not hold is ignored, as before.
-    expect(ok(applyDelta(state, delta(5, 6, [{ ...incident('b', 2, { status: 'resolved', nodes: [] }), nodesFrom: 1 }]))).incidents.size).toBe(1);
+    // A resolution removes what it names; one the client does not hold is ignored, as before.
+    expect(ok(applyDelta(state, delta(5, 6, [{ id: 'b', number: 2, client: 'acme', status: 'resolved', version: 2, from: 1 }]))).incidents.size).toBe(1);
+    expect(ok(applyDelta(state, delta(5, 6, [{ id: 'a', number: 1, client: 'acme', status: 'resolved', version: 2, from: 1 }]))).incidents.size).toBe(0);
   });
 
-  it('property: whatever the history (nodes joining, acknowledgements, resolutions, reopenings), the windows deltas coalesce, and the change id a client’s snapshot was taken at, the client ends with every open incident’s whole node list', () => {
-    const step = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd'), action: fc.constantFrom('grow', 'grow', 'ack', 'resolve'), gained: fc.nat({ max: 2 }) });
+  it('the server patches each incident from the state its screens held before the window, naming every field any change touched', () => {
+    const a2 = { ...a1, version: 2, assigneeId: 'u1', assigneeName: 'Ana', nodes: ['n1', 'n2', 'n3'] };
+    const a3 = { ...a2, version: 3, assigneeId: null, assigneeName: null, alertCount: 2 }; // assigned and back
+    const b1 = incident('b', 1);
+    const published = new PublishedIncidents();
+    const changes: FeedChange[] = [a1, a2, b1, a3].map((i, n) => ({ changeId: 7 + n, incident: i, before: published.next(i) }));
+    expect(deltaOf(7, changes.slice(1))).toEqual({
+      prev: 7,
+      last: 10,
+      incidents: [b1, { id: 'a', number: 1, client: 'acme', status: 'triggered', version: 3, from: 1, assigneeId: null, assigneeName: null, alertCount: 2, nodes: ['n3'], nodesFrom: 2 }],
+    });
+    // First seen: whole. Resolved, then seen again: whole, screens dropped it.
+    expect(deltaOf(6, changes.slice(0, 1)).incidents).toEqual([a1]);
+    const resolved = { ...a3, version: 4, status: 'resolved' as const };
+    const reopened = { ...resolved, version: 5, status: 'triggered' as const };
+    expect(published.next(resolved)).toBe(a3);
+    expect(published.next(reopened)).toBeUndefined();
+    // A node list that does not continue the one held goes whole, as a field.
+    const rewritten = { ...reopened, version: 6, nodes: ['x'] };
+    expect(deltaOf(11, [{ changeId: 12, incident: rewritten, before: published.next(rewritten) }]).incidents).toEqual([
+      { id: 'a', number: 1, client: 'acme', status: 'triggered', version: 6, from: 5, nodes: ['x'] },
+    ]);
+  });
+
+  it('property: whatever the history (nodes joining, fields changing and changing back, resolutions, reopenings), the windows deltas coalesce, the change id a client’s snapshot was taken at and how it batches deltas, the client ends with the server’s open incidents', () => {
+    const step = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd'),
+      action: fc.constantFrom('grow', 'grow', 'ack', 'unack', 'assign', 'unassign', 'severity', 'rewrite', 'resolve'),
+      gained: fc.nat({ max: 2 }),
+    });
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 40, maxLength: 40 }), fc.nat(), (history, windows, joinAt) => {
-        const server = new Map<string, IncidentDto>();
-        const versions = new Map<string, number>();
-        const lists = new PublishedNodeLists();
-        const opened: Map<string, IncidentDto>[] = [new Map()]; // the open incidents after each change id
-        const published: FeedChange[] = [];
-        let nodeSeq = 0;
-        for (const [i, s] of history.entries()) {
-          const version = (versions.get(s.id) ?? 0) + 1;
-          versions.set(s.id, version);
-          const before = server.get(s.id);
-          const nodes = before?.status === 'resolved' && s.action !== 'grow' ? before.nodes : [...(before?.nodes ?? [])];
-          if (s.action === 'grow') for (let n = 0; n < s.gained; n++) nodes.push(`n${nodeSeq++}`);
-          const status = s.action === 'resolve' ? 'resolved' : s.action === 'ack' && before && before.status !== 'resolved' ? 'acknowledged' : 'triggered';
-          const dto = incident(s.id, version, { status, nodes });
-          server.set(s.id, dto);
-          published.push({ changeId: i + 1, incident: dto, heldNodes: lists.next(dto) });
-          opened.push(new Map([...server].filter(([, x]) => x.status !== 'resolved')));
-        }
-        const deltas: IncidentDelta[] = [];
-        for (let at = 0, w = 0; at < published.length; at += windows[w++ % windows.length]) {
-          deltas.push(deltaOf(at, published.slice(at, at + windows[w % windows.length])));
-        }
-        // A client whose snapshot was taken at any change id, getting every delta that reaches past it.
-        const snapshotAt = joinAt % (published.length + 1);
-        let state = ok(applySnapshot(emptySync(), { lastChangeId: snapshotAt, incidents: [...opened[snapshotAt].values()] }));
-        for (const d of deltas) if (d.last > snapshotAt) state = ok(applyDelta(state, d));
-        expect(state.incidents).toEqual(opened[published.length]);
-      }),
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 40, maxLength: 40 }),
+        fc.nat(),
+        fc.boolean(),
+        (history, windows, joinAt, merged) => {
+          const server = new Map<string, IncidentDto>();
+          const versions = new Map<string, number>();
+          const published = new PublishedIncidents();
+          const opened: Map<string, IncidentDto>[] = [new Map()]; // the open incidents after each change id
+          const changes: FeedChange[] = [];
+          let nodeSeq = 0;
+          for (const [i, s] of history.entries()) {
+            const version = (versions.get(s.id) ?? 0) + 1;
+            versions.set(s.id, version);
+            const before = server.get(s.id) ?? incident(s.id, 0, { status: 'resolved' });
+            const open = before.status !== 'resolved';
+            let dto: IncidentDto = { ...before, version, status: open ? before.status : 'triggered', updatedAt: `t${i}` };
+            if (s.action === 'grow') dto.nodes = [...before.nodes, ...Array.from({ length: s.gained }, () => `n${nodeSeq++}`)];
+            if (s.action === 'rewrite') dto.nodes = [`r${nodeSeq++}`];
+            if (s.action === 'ack' && open) dto = { ...dto, status: 'acknowledged', acknowledgedAt: `t${i}` };
+            if (s.action === 'unack' && open) dto = { ...dto, status: 'triggered', acknowledgedAt: null };
+            if (s.action === 'assign') dto = { ...dto, assigneeId: 'u1', assigneeName: 'Ana' };
+            if (s.action === 'unassign') dto = { ...dto, assigneeId: null, assigneeName: null };
+            if (s.action === 'severity') dto = { ...dto, severity: before.severity === 'warning' ? 'critical' : 'warning' };
+            if (s.action === 'resolve') dto = { ...dto, status: 'resolved', resolvedAt: `t${i}` };
+            server.set(s.id, dto);
+            changes.push({ changeId: i + 1, incident: dto, before: published.next(dto) });
+            opened.push(new Map([...server].filter(([, x]) => x.status !== 'resolved')));
+          }
+          const deltas: IncidentDelta[] = [];
+          for (let at = 0, w = 0; at < changes.length; at += windows[w++ % windows.length]) {
+            deltas.push(deltaOf(at, changes.slice(at, at + windows[w % windows.length])));
+          }
+          // A client whose snapshot was taken at any change id, getting every delta that reaches past it (the console
+          // joins those that arrive together into one).
+          const snapshotAt = joinAt % (changes.length + 1);
+          let state = ok(applySnapshot(emptySync(), { lastChangeId: snapshotAt, incidents: [...opened[snapshotAt].values()] }));
+          const reaching = deltas.filter((d) => d.last > snapshotAt);
+          for (const d of merged ? mergeContiguousDeltas(reaching) : reaching) state = ok(applyDelta(state, d));
+          expect(state.incidents).toEqual(opened[changes.length]);
+        },
+      ),
     );
   });
 });

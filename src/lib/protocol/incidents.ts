@@ -188,19 +188,40 @@ export function decodeSnapshot(frame: IncidentSnapshotFrame): IncidentSnapshot {
   return snapshot;
 }
 
+/** What every update carries, patch or not: which incident and whose, at which version, and whether it is still open. */
+type UpdateKey = 'id' | 'number' | 'client' | 'status' | 'version';
+
 /**
- * An incident as a delta carries it: as {@link IncidentDto}, except that its node list may continue the one the
- * client holds. An incident's node list only grows (every distinct node its alerts named; hundreds in a site
- * outage), and sending it whole with every change sent it to every screen again on each acknowledgement, each
- * alert joining: 90 % of a delta's bytes once incidents held a few dozen nodes.
+ * An incident as a delta carries it: whole, or (`from` set) as a patch: only the fields that changed since the
+ * state every screen following the feed holds. Most changes move a count and a time (an alert seen again), yet
+ * the whole incident, with its labels and its node list (every distinct node its alerts named: hundreds in a site
+ * outage), went to every screen with each of them: node lists were 90 % of a delta's bytes once incidents held a
+ * few dozen nodes, and without them the fields that did not change were still ~70 %.
  */
-export interface IncidentUpdate extends IncidentDto {
-  /**
-   * When set (above 0): every screen following the feed holds this incident with at least this many nodes, and
-   * `nodes` holds only what follows them (often nothing). Absent: `nodes` is the whole list.
-   */
-  nodesFrom?: number;
-}
+export type IncidentUpdate = Pick<IncidentDto, UpdateKey> &
+  Partial<Omit<IncidentDto, UpdateKey>> & {
+    /**
+     * Set: a patch on this incident as it stood at version `from`, or at any later version up to `version` (the
+     * patch names every field that changed in between, even one that changed back). Absent: the whole incident.
+     */
+    from?: number;
+    /**
+     * Set (above 0): `nodes` holds only what follows the first `nodesFrom` nodes, which the screen holds already
+     * (an incident's node list only grows). Absent: `nodes`, when present, is the whole list.
+     */
+    nodesFrom?: number;
+  };
+
+/** The fields a patch may carry besides {@link UpdateKey}'s, `nodes` aside (it continues a list). */
+const PATCHED_FIELDS = [
+  'severity', 'summary', 'clientName', 'groupKey', 'alertCount', 'openAlertCount', 'assigneeId', 'assigneeName',
+  'teamId', 'teamName', 'snoozedUntil', 'mergedIntoId', 'labels', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'updatedAt',
+] as const satisfies readonly (keyof IncidentDto)[];
+
+export type PatchedField = (typeof PATCHED_FIELDS)[number];
+
+/** How an incident's node list moved over some changes: it only grows, unless rewritten (by hand in SQL, say). */
+export type NodesMove = 'same' | 'grown' | 'rewritten';
 
 /**
  * A batch of changes to the incidents in scope, in change-id order. `prev` is the last change id
@@ -213,21 +234,57 @@ export interface IncidentDelta {
   incidents: IncidentUpdate[];
 }
 
-/** `incident` for a delta to screens that hold its first `heldNodes` nodes already (0: none, or not known). Pure. */
-export function updateOf(incident: IncidentDto, heldNodes: number): IncidentUpdate {
-  return heldNodes > 0 ? { ...incident, nodes: incident.nodes.slice(heldNodes), nodesFrom: heldNodes } : incident;
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+};
+
+/** Whether `after`'s node list continues `before`'s (starts with it). */
+const nodesContinue = (before: readonly string[], after: readonly string[]) => before.length <= after.length && before.every((n, i) => after[i] === n);
+
+/**
+ * What one change did to an incident, as {@link patchOf} takes it: the fields it changed, and whether its node
+ * list continued the one before. Pure.
+ */
+export function changeOf(before: IncidentDto, after: IncidentDto): { fields: PatchedField[]; nodes: NodesMove } {
+  const fields = PATCHED_FIELDS.filter((f) => (f === 'labels' ? !sameLabels(before.labels, after.labels) : before[f] !== after[f]));
+  const nodes: NodesMove = !nodesContinue(before.nodes, after.nodes) ? 'rewritten' : after.nodes.length > before.nodes.length ? 'grown' : 'same';
+  return { fields, nodes };
+}
+
+/**
+ * `incident` as a patch on `base` (the state screens hold): `fields` are those changed by any change between
+ * them, `nodes` how its node list moved over those changes. Pure.
+ */
+export function patchOf(incident: IncidentDto, base: IncidentDto, fields: Iterable<PatchedField>, nodes: NodesMove): IncidentUpdate {
+  const patch: IncidentUpdate = { id: incident.id, number: incident.number, client: incident.client, status: incident.status, version: incident.version, from: base.version };
+  const values = patch as Record<PatchedField, unknown>;
+  for (const f of fields) values[f] = incident[f];
+  if (nodes === 'rewritten') patch.nodes = incident.nodes;
+  else if (nodes === 'grown' && base.nodes.length === 0) patch.nodes = incident.nodes;
+  else if (nodes === 'grown') {
+    patch.nodes = incident.nodes.slice(base.nodes.length);
+    patch.nodesFrom = base.nodes.length;
+  }
+  return patch;
 }
 
 /**
  * The incident an update describes, on top of the state the client holds (`held`, undefined when it holds none),
- * or null when the update continues a node list the client does not hold: then what it holds is not what the
+ * or null when the update builds on a state the client does not hold (a patch on an incident it lacks or holds at
+ * a version before `from`, a node list continuing more nodes than it holds): then what it holds is not what the
  * feed's deltas build on, and it needs a fresh snapshot. Pure.
  */
 export function incidentOfUpdate(update: IncidentUpdate, held: IncidentDto | undefined): IncidentDto | null {
-  const { nodesFrom, ...incident } = update;
-  if (!nodesFrom) return nodesFrom === undefined ? update : incident;
-  if (!held || held.nodes.length < nodesFrom) return null;
-  return { ...incident, nodes: held.nodes.length === nodesFrom && update.nodes.length === 0 ? held.nodes : [...held.nodes.slice(0, nodesFrom), ...update.nodes] };
+  const { from, nodesFrom, ...fields } = update;
+  if (from !== undefined && (!held || held.version < from)) return null;
+  const incident = (from === undefined ? fields : { ...held, ...fields }) as IncidentDto;
+  if (nodesFrom) {
+    if (!held || held.nodes.length < nodesFrom) return null;
+    const gained = fields.nodes ?? [];
+    incident.nodes = held.nodes.length === nodesFrom && gained.length === 0 ? held.nodes : [...held.nodes.slice(0, nodesFrom), ...gained];
+  }
+  return incident;
 }
 
 /**

@@ -40,8 +40,8 @@ export function applySnapshot(state: SyncState, snapshot: IncidentSnapshot): Syn
 
 /**
  * Applies one delta. Changes at or below what the client has are already in it and are dropped;
- * a delta whose `prev` is above it means one was missed: ask for a fresh snapshot. So does an incident whose
- * node list continues one the client does not hold (see {@link IncidentUpdate}). Pure.
+ * a delta whose `prev` is above it means one was missed: ask for a fresh snapshot. So does an update that builds
+ * on a state the client does not hold (a patch, see {@link IncidentUpdate}). Pure.
  */
 export function applyDelta(state: SyncState, delta: IncidentDelta): SyncResult {
   if (!state.ready) return { state: { ...state, early: [...state.early, delta] }, resync: false };
@@ -58,7 +58,7 @@ export function applyDelta(state: SyncState, delta: IncidentDelta): SyncResult {
       continue;
     }
     const incident = incidentOfUpdate(update, held);
-    if (!incident) return { state, resync: true, reason: `incident #${update.number} continues ${update.nodesFrom} nodes; ${held?.nodes.length ?? 0} are held` };
+    if (!incident) return { state, resync: true, reason: `incident #${update.number} builds on version ${update.from ?? '—'} and ${update.nodesFrom ?? 0} nodes; ${held ? `version ${held.version} with ${held.nodes.length} nodes is held` : 'it is not held'}` };
     incidents.set(update.id, incident);
   }
   return { state: { ...state, incidents, lastChangeId: delta.last }, resync: false };
