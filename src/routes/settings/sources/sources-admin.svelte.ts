@@ -1,6 +1,6 @@
 import { api, ApiError } from '$lib/api/client.ts';
 
-import { SOURCE_FORMATS, type SourceDto, type SourceFormat } from '$lib/protocol/api.ts';
+import { SOURCE_FORMATS, type SourceDto, type SourceFormat, type SourceTokenDto } from '$lib/protocol/api.ts';
 
 export { SOURCE_FORMATS, type SourceDto, type SourceFormat };
 
@@ -19,14 +19,18 @@ export interface RevealedToken {
   token: string;
   /** A Grafana source that checks an HMAC signature. */
   signed: boolean;
+  /** A new token for an existing source, rather than a new source's first. */
+  rotated: boolean;
 }
 
-/** The sources alerts come from, and how an admin adds one. */
+/** The sources alerts come from, and how an admin adds one, gives one a new token, disables or enables one. */
 export class SourcesAdmin {
   #sources = $state.raw<SourceDto[]>([]);
   #loaded = $state(false);
   #loadError = $state<string | null>(null);
   #revealed = $state<RevealedToken | null>(null);
+  #busyId = $state<string | null>(null);
+  #rowError = $state<{ sourceId: string; message: string } | null>(null);
 
   get sources(): SourceDto[] {
     return this.#sources;
@@ -37,9 +41,17 @@ export class SourcesAdmin {
   get loadError(): string | null {
     return this.#loadError;
   }
-  /** The new source's token to show, until the admin dismisses it. */
+  /** The new token to show, until the admin dismisses it. */
   get revealed(): RevealedToken | null {
     return this.#revealed;
+  }
+  /** The source whose change is on its way to the server. */
+  get busyId(): string | null {
+    return this.#busyId;
+  }
+  /** The last refused change, shown on the row it concerns. */
+  get rowError(): { sourceId: string; message: string } | null {
+    return this.#rowError;
   }
 
   async load(): Promise<void> {
@@ -55,9 +67,10 @@ export class SourcesAdmin {
 
   /** Adds a source with a server-generated token; throws ApiError (with `path`) when refused. */
   async add(input: CreateSourceInput): Promise<SourceDto> {
-    const created = await api<{ source: SourceDto; token: string }>('POST', '/sources', input);
+    const created = await api<SourceTokenDto>('POST', '/sources', input);
     this.#sources = [...this.#sources, created.source].sort((a, b) => a.name.localeCompare(b.name));
-    this.#revealed = { ...created, signed: input.hmacSecret !== undefined };
+    this.#rowError = null;
+    this.#revealed = { ...created, signed: input.hmacSecret !== undefined, rotated: false };
     return created.source;
   }
 
@@ -67,11 +80,46 @@ export class SourcesAdmin {
    */
   async setHmacSecret(source: SourceDto, hmacSecret: string): Promise<void> {
     const { source: updated } = await api<{ source: SourceDto }>('PUT', `/sources/${encodeURIComponent(source.id)}/hmac-secret`, { hmacSecret });
-    this.#sources = this.#sources.map((s) => (s.id === updated.id ? updated : s));
+    this.#replace(updated);
+  }
+
+  /** Replaces the source's token and reveals the new one; senders using the old one are refused from now on. */
+  async rotateToken(source: SourceDto): Promise<boolean> {
+    return this.#change(source.id, async () => {
+      const rotated = await api<SourceTokenDto>('POST', `/sources/${encodeURIComponent(source.id)}/token`);
+      this.#replace(rotated.source);
+      this.#revealed = { ...rotated, signed: rotated.source.hmacSecretStatus === 'set', rotated: true };
+    });
+  }
+
+  /** Disables the source (its webhooks are refused) or enables it again; a refusal lands on the row. */
+  async setEnabled(source: SourceDto, enabled: boolean): Promise<boolean> {
+    return this.#change(source.id, async () => {
+      const { source: updated } = await api<{ source: SourceDto }>('PATCH', `/sources/${encodeURIComponent(source.id)}`, { enabled });
+      this.#replace(updated);
+    });
   }
 
   dismissToken(): void {
     this.#revealed = null;
+  }
+
+  async #change(id: string, run: () => Promise<void>): Promise<boolean> {
+    this.#busyId = id;
+    this.#rowError = null;
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      this.#rowError = { sourceId: id, message: messageOf(error) };
+      return false;
+    } finally {
+      this.#busyId = null;
+    }
+  }
+
+  #replace(source: SourceDto): void {
+    this.#sources = this.#sources.map((s) => (s.id === source.id ? source : s));
   }
 }
 
