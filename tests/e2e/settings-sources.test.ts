@@ -28,6 +28,14 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     return opened;
   }
 
+  /** Creates a source over the API as `admin`, as if made earlier; its token. */
+  async function addSourceAs(admin: { email: string; password: string }, source: Record<string, unknown>): Promise<string> {
+    const cookie = await server.signIn(admin.email, admin.password);
+    const created = await fetch(`${server.url}/api/v1/sources`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(source) });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { token: string }).token;
+  }
+
   it('lets an admin add an Alertmanager source whose token, shown once, is accepted by the webhook', async () => {
     const ada = await server.addUser('ada@example.com', 'admin', 'Ada Admin');
     const { context, page, errors } = await signedInPage(ada.email, ada.password, '/settings/users');
@@ -107,13 +115,7 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
 
   it('shows a Grafana source whose HMAC secret was lost, and lets an admin give it a new one that its webhooks are then checked with', async () => {
     const admin = await server.addUser('gina@example.com', 'admin', 'Gina Admin');
-    const cookie = await server.signIn(admin.email, admin.password);
-    const created = await fetch(`${server.url}/api/v1/sources`, {
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Grafana Lab', format: 'grafana', hmacSecret: 'lab-secret-before' }),
-    });
-    const { token } = (await created.json()) as { token: string };
+    const token = await addSourceAs(admin, { name: 'Grafana Lab', format: 'grafana', hmacSecret: 'lab-secret-before' });
     // As `watchfloor secrets reset` leaves it after the server's key was lost.
     await server.context.database.rows(sql`update sources set hmac_secret = null, hmac_secret_lost_at = now() where name = 'Grafana Lab'`);
 
@@ -143,13 +145,7 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
 
   it('lets an admin rotate a token after confirming, shown once with the setup snippet, and disable and enable a source', async () => {
     const admin = await server.addUser('rita@example.com', 'admin', 'Rita Admin');
-    const cookie = await server.signIn(admin.email, admin.password);
-    const created = await fetch(`${server.url}/api/v1/sources`, {
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Prometheus Leaked', format: 'alertmanager' }),
-    });
-    const { token: old } = (await created.json()) as { token: string };
+    const old = await addSourceAs(admin, { name: 'Prometheus Leaked', format: 'alertmanager' });
     const fire = (token: string, name: string) => postAlertmanager(server.url, token, [{ name, client: 'acme', instance: 'edge-01' }]);
     expect((await fire(old, 'BeforeRotation')).status).toBe(200);
 

@@ -1,4 +1,5 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api } from '$lib/api/client.ts';
+import { failureMessage, RowChanges } from '$lib/state/row-changes.svelte.ts';
 
 import { SOURCE_FORMATS, type SourceDto, type SourceFormat, type SourceTokenDto } from '$lib/protocol/api.ts';
 
@@ -29,8 +30,7 @@ export class SourcesAdmin {
   #loaded = $state(false);
   #loadError = $state<string | null>(null);
   #revealed = $state<RevealedToken | null>(null);
-  #busyId = $state<string | null>(null);
-  #rowError = $state<{ sourceId: string; message: string } | null>(null);
+  #changes = new RowChanges();
 
   get sources(): SourceDto[] {
     return this.#sources;
@@ -47,11 +47,11 @@ export class SourcesAdmin {
   }
   /** The source whose change is on its way to the server. */
   get busyId(): string | null {
-    return this.#busyId;
+    return this.#changes.busyId;
   }
-  /** The last refused change, shown on the row it concerns. */
-  get rowError(): { sourceId: string; message: string } | null {
-    return this.#rowError;
+  /** The last refused change (`id`: the source's), shown on the row it concerns. */
+  get rowError(): { id: string; message: string } | null {
+    return this.#changes.refused;
   }
 
   async load(): Promise<void> {
@@ -59,7 +59,7 @@ export class SourcesAdmin {
       this.#sources = (await api<{ sources: SourceDto[] }>('GET', '/sources')).sources;
       this.#loadError = null;
     } catch (error) {
-      this.#loadError = messageOf(error);
+      this.#loadError = failureMessage(error);
     } finally {
       this.#loaded = true;
     }
@@ -69,7 +69,7 @@ export class SourcesAdmin {
   async add(input: CreateSourceInput): Promise<SourceDto> {
     const created = await api<SourceTokenDto>('POST', '/sources', input);
     this.#sources = [...this.#sources, created.source].sort((a, b) => a.name.localeCompare(b.name));
-    this.#rowError = null;
+    this.#changes.clear();
     this.#revealed = { ...created, signed: input.hmacSecret !== undefined, rotated: false };
     return created.source;
   }
@@ -85,7 +85,7 @@ export class SourcesAdmin {
 
   /** Replaces the source's token and reveals the new one; senders using the old one are refused from now on. */
   async rotateToken(source: SourceDto): Promise<boolean> {
-    return this.#change(source.id, async () => {
+    return this.#changes.run(source.id, async () => {
       const rotated = await api<SourceTokenDto>('POST', `/sources/${encodeURIComponent(source.id)}/token`);
       this.#replace(rotated.source);
       this.#revealed = { ...rotated, signed: rotated.source.hmacSecretStatus === 'set', rotated: true };
@@ -94,7 +94,7 @@ export class SourcesAdmin {
 
   /** Disables the source (its webhooks are refused) or enables it again; a refusal lands on the row. */
   async setEnabled(source: SourceDto, enabled: boolean): Promise<boolean> {
-    return this.#change(source.id, async () => {
+    return this.#changes.run(source.id, async () => {
       const { source: updated } = await api<{ source: SourceDto }>('PATCH', `/sources/${encodeURIComponent(source.id)}`, { enabled });
       this.#replace(updated);
     });
@@ -104,26 +104,7 @@ export class SourcesAdmin {
     this.#revealed = null;
   }
 
-  async #change(id: string, run: () => Promise<void>): Promise<boolean> {
-    this.#busyId = id;
-    this.#rowError = null;
-    try {
-      await run();
-      return true;
-    } catch (error) {
-      this.#rowError = { sourceId: id, message: messageOf(error) };
-      return false;
-    } finally {
-      this.#busyId = null;
-    }
-  }
-
   #replace(source: SourceDto): void {
     this.#sources = this.#sources.map((s) => (s.id === source.id ? source : s));
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return 'the server could not be reached';
 }
