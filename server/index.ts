@@ -31,6 +31,7 @@ import { hearOtherProcesses } from './realtime/hear-other-processes.ts';
 import type { IncidentChange } from './realtime/coalesce.ts';
 import { IngestPipeline } from './ingest/ingest-pipeline.ts';
 import { ingestRoutes } from './api/ingest-routes.ts';
+import { SourceLookup } from './ingest/source-lookup.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { infoRoutes } from './api/info-routes.ts';
 import { newestChangeId, pruneSignals, readChangesAfter } from './db/incident-store.ts';
@@ -126,12 +127,14 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     const renames = new Renames(database, writer);
     const context: AppContext = { config, database, secrets, metrics, realtime, revocations, news, commands, renames, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
+    // One copy of the sources ingest looks up: the source routes and admin commands make it forget a changed source.
+    const sourceLookup = new SourceLookup(database, secrets);
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
     userRoutes(app, context);
-    sourceRoutes(app, context);
+    sourceRoutes(app, context, sourceLookup);
     healthRoutes(app, context);
-    ingestRoutes(app, context, pipeline);
+    ingestRoutes(app, context, pipeline, sourceLookup);
     incidentRoutes(app, context, commands);
     teamRoutes(app, context);
     auditRoutes(app, context);
@@ -155,6 +158,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         },
         topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
+        sourceChanged: () => sourceLookup.forget(),
         // This server's own ring: `secrets rotate-key` run through the socket re-seals with it and switches it.
         secretsSetup: async () => ({ ...keys, generated: null, runningServer: true }),
       });

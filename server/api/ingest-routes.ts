@@ -1,9 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { eq } from 'drizzle-orm';
 import type { AppContext } from '../http/app-context.ts';
-import { sources, type SourceFormat } from '../db/schema/index.ts';
-import { hashToken } from '../auth/tokens.ts';
+import type { SourceFormat } from '../db/schema/index.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { BODY_LIMIT } from '../http/create-http.ts';
 import {
@@ -18,41 +16,23 @@ import { normaliseGeneric } from '../ingest/generic.ts';
 import { normalisePagerduty, pagerdutyDedupKey } from '../ingest/pagerduty.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.ts';
-
-/** A source as ingest uses it: its HMAC secret opened (decrypted) once per read, not per request. */
-type SourceRow = Omit<typeof sources.$inferSelect, 'hmacSecret'> & { hmacSecret: string | null };
+import type { IngestingSource, SourceLookup } from '../ingest/source-lookup.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    ingestSource: SourceRow | null;
+    ingestSource: IngestingSource | null;
     rawBody: Buffer | null;
   }
 }
-
-/** How long a source looked up by token is trusted before it is read again (disable/rotate takes effect after this). */
-const SOURCE_CACHE_MS = 5000;
 
 /**
  * Webhooks from monitoring systems. Each authenticates with its source's token (bearer, or the
  * password of basic auth; PagerDuty's routing_key), is validated whole before anything is stored,
  * and is answered only after its signals are committed.
  */
-export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline: IngestPipeline): void {
-  const { database, config, secrets } = context;
+export function ingestRoutes(app: FastifyInstance, { config }: AppContext, pipeline: IngestPipeline, sourceLookup: SourceLookup): void {
   app.decorateRequest('ingestSource', null);
   app.decorateRequest('rawBody', null);
-  const cache = new Map<string, { source: SourceRow | null; at: number }>();
-
-  async function sourceByToken(token: string): Promise<SourceRow | null> {
-    const tokenHash = hashToken(token);
-    const hit = cache.get(tokenHash);
-    if (hit && Date.now() - hit.at < SOURCE_CACHE_MS) return hit.source;
-    const [row] = await database.db.select().from(sources).where(eq(sources.tokenHash, tokenHash));
-    const source = row && row.enabled ? { ...row, hmacSecret: row.hmacSecret && (await secrets.open(row.hmacSecret, 'sources.hmac_secret')) } : null;
-    if (cache.size > 10_000) cache.clear(); // unknown tokens must not grow it without bound
-    cache.set(tokenHash, { source, at: Date.now() });
-    return source;
-  }
 
   function headerToken(request: FastifyRequest): string | null {
     const header = request.headers.authorization ?? '';
@@ -77,8 +57,10 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
     if (!token) {
       throw new DomainError('unauthenticated', format === 'pagerduty' ? 'routing_key is missing' : 'missing source token: send Authorization: Bearer <token>');
     }
-    const source = await sourceByToken(token);
+    const source = await sourceLookup.byToken(token);
     if (!source) throw new DomainError('unauthenticated', 'unknown source token');
+    // Known but refused: the sender's admin learns the token is right and the source was switched off here.
+    if (!source.enabled) throw new DomainError('unauthenticated', 'this source is disabled: an admin enables it again in Settings → Sources');
     if (source.format !== format) {
       throw new DomainError('forbidden', `this token belongs to a ${source.format} source; post to its ${source.format} endpoint`);
     }
@@ -103,11 +85,11 @@ export function ingestRoutes(app: FastifyInstance, context: AppContext, pipeline
     preValidation: authenticate(format),
   });
 
-  function mappingOf(source: SourceRow): SourceMapping {
+  function mappingOf(source: IngestingSource): SourceMapping {
     return { ...source.mapping, defaultClient: source.defaultClient };
   }
 
-  async function commit(source: SourceRow, signals: Signal[]): Promise<void> {
+  async function commit(source: IngestingSource, signals: Signal[]): Promise<void> {
     // Client slugs are lowercase; a label saying ACME means the client acme.
     for (const s of signals) if (s.client) s.client = s.client.toLowerCase();
     await pipeline.submit({ id: source.id, name: source.name, mapping: mappingOf(source) }, signals);

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Database } from '../db/database.ts';
 import { createSourceRequest, createUserRequest, password as passwordSchema, email as emailSchema } from '../../src/lib/protocol/api.ts';
 import { addUser, findUserByEmail, listUsers, resetPassword, updateUser } from '../auth/users.ts';
-import { addSource, listSources } from '../ingest/sources.ts';
+import { addSource, findSourceByName, listSources, rotateSourceToken, setSourceEnabled } from '../ingest/sources.ts';
 import { DomainError, parseOrThrow } from '../errors.ts';
 import { resetDemoEstate } from '../demo/demo-estate.ts';
 import { ChangeWriter } from '../engine/change-writer.ts';
@@ -36,6 +36,11 @@ export const USAGE = `Usage: watchfloor <command> [options]   (every command acc
   source add --name N --format alertmanager|grafana|pagerduty|generic [--client SLUG]
                            prints the source's token once
   source list
+  source rotate-token --name N
+                           a new token, printed once; the old one is refused from now on
+  source disable --name N  its webhooks are refused (401) and nothing they send is stored
+  source enable --name N   takes its webhooks again, with the same token
+                           (other server processes on the same Postgres see these within 5 s)
   team add --slug S --name N
   team list
   demo reset               delete the demo estate and build it again
@@ -88,6 +93,8 @@ export interface CommandHooks {
   resetDemo?: () => Promise<void>;
   /** A user's sessions were ended (password reset, disabled): close their open sockets too. */
   userRevoked?: (userId: string) => Promise<void>;
+  /** A source's token or state changed: the running server's ingest must not go on with its copy. */
+  sourceChanged?: () => void;
   /** A topology was imported: lay out the new nodes and tell the screens. */
   topologyImported?: TopologyImported;
   /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
@@ -111,6 +118,13 @@ function secretsSetupOf(hooks: CommandHooks, options: { generate: boolean }): Pr
  */
 function renamesOf(database: Database, hooks: CommandHooks): Renames {
   return hooks.renames ?? new Renames(database, new ChangeWriter(database, () => {}));
+}
+
+/** The source an operator named, or the refusal that says there is none. */
+async function sourceNamed(database: Database, name: string): Promise<{ id: string }> {
+  const found = await findSourceByName(database.db, name);
+  if (!found) throw new DomainError('not_found', `no source named ${name} (watchfloor source list shows them)`, 'name');
+  return found;
 }
 
 /** A command whose arguments are valid; it still needs a database to run. */
@@ -203,6 +217,37 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         return async ({ db }) => {
           const list = await listSources(db);
           return ok(list, table(list.map((s) => ({ ...s, token: `${s.tokenPrefix}…`, client: s.defaultClient ?? '' })), ['name', 'format', 'client', 'token', 'id']), v.json);
+        };
+      }
+      case 'source rotate-token': {
+        const v = parse(rest, { name: { type: 'string' } });
+        const name = required(v, 'name');
+        return async (database, hooks) => {
+          const found = await sourceNamed(database, name);
+          const { source, token } = await rotateSourceToken(database.db, found.id, (tx, rotated) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'source.rotate_token', entity: 'source', entityId: rotated.id, detail: { changed: { token: '(rotated)' } } }),
+          );
+          hooks.sourceChanged?.();
+          return ok(
+            { id: source.id, token },
+            `New token for ${source.format} source ${source.name} (${source.id}); the old one is refused from now on.\nToken (shown once, store it in the sender): ${token}`,
+            v.json,
+          );
+        };
+      }
+      case 'source disable':
+      case 'source enable': {
+        const v = parse(rest, { name: { type: 'string' } });
+        const name = required(v, 'name');
+        const enabled = action === 'enable';
+        return async (database, hooks) => {
+          const found = await sourceNamed(database, name);
+          const source = await setSourceEnabled(database.db, found.id, enabled, (tx, updated) =>
+            recordAudit(database, tx, { ...BY_CLI, action: 'source.update', entity: 'source', entityId: updated.id, detail: { changed: { enabled } } }),
+          );
+          hooks.sourceChanged?.();
+          const text = enabled ? `Enabled source ${source.name}: its webhooks are taken again.` : `Disabled source ${source.name}: its webhooks are refused until it is enabled again.`;
+          return ok({ id: source.id, name: source.name, enabled: source.enabled }, text, v.json);
         };
       }
       case 'team add': {

@@ -30,6 +30,11 @@ export function newSourceToken(format: CreateSourceRequest['format']): string {
   return format === 'pagerduty' ? randomBytes(16).toString('hex') : newSecret('wfs_');
 }
 
+/** The columns that hold a source's token: its hash, and its first characters to tell sources apart. */
+function tokenColumns(token: string): { tokenHash: string; tokenPrefix: string } {
+  return { tokenHash: hashToken(token), tokenPrefix: token.slice(0, 8) };
+}
+
 /** A source to create: its HMAC secret, if any, already sealed for its column (`SecretBox.seal`), never in clear. */
 export type NewSource = Omit<CreateSourceRequest, 'hmacSecret'> & { hmacSecret?: Sealed<'sources.hmac_secret'> };
 
@@ -42,8 +47,7 @@ export async function addSource(db: Db, input: NewSource, afterward?: AlsoInTran
       .values({
         name: input.name,
         format: input.format,
-        tokenHash: hashToken(token),
-        tokenPrefix: token.slice(0, 8),
+        ...tokenColumns(token),
         defaultClient: input.client ?? null,
         mapping: { clientLabel: input.clientLabel ?? 'client', nodeLabel: input.nodeLabel ?? 'instance', groupBy: input.groupBy ?? [] },
         rateLimitPerMinute: input.rateLimitPerMinute ?? null,
@@ -63,6 +67,32 @@ export async function listSources(db: Db): Promise<SourceDto[]> {
   return (await db.select().from(sources).orderBy(asc(sources.name))).map(toDto);
 }
 
+/** The source named `name` (names are unique), or null: the CLI names sources, the API gives their ids. */
+export async function findSourceByName(db: Db, name: string): Promise<SourceDto | null> {
+  const [row] = await db.select().from(sources).where(eq(sources.name, name));
+  return row ? toDto(row) : null;
+}
+
+/**
+ * Changes one source in a transaction that holds its row: `change` sees it as it is and returns the columns to
+ * set (or throws to refuse), then `afterward` runs in the same transaction.
+ */
+async function updateSource(
+  db: Db,
+  id: string,
+  change: (found: typeof sources.$inferSelect) => Partial<typeof sources.$inferInsert>,
+  afterward?: AlsoInTransaction<SourceDto>,
+): Promise<SourceDto> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx.select().from(sources).where(eq(sources.id, id)).for('update');
+    if (!found) throw new DomainError('not_found', 'no such source');
+    const [updated] = await tx.update(sources).set(change(found)).where(eq(sources.id, id)).returning();
+    const source = toDto(updated);
+    await afterward?.(tx, source);
+    return source;
+  });
+}
+
 /**
  * Gives a Grafana source a new HMAC secret (already sealed), replacing the one it had or the one
  * `secrets reset` cleared: the source takes webhooks signed with it again.
@@ -73,13 +103,36 @@ export async function setSourceHmacSecret(
   hmacSecret: Sealed<'sources.hmac_secret'>,
   afterward?: AlsoInTransaction<SourceDto>,
 ): Promise<SourceDto> {
-  return db.transaction(async (tx) => {
-    const [found] = await tx.select({ format: sources.format }).from(sources).where(eq(sources.id, id)).for('update');
-    if (!found) throw new DomainError('not_found', 'no such source');
-    if (found.format !== 'grafana') throw new DomainError('conflict', `only Grafana sources check an HMAC signature; this one is ${found.format}`, 'hmacSecret');
-    const [updated] = await tx.update(sources).set({ hmacSecret, hmacSecretLostAt: null }).where(eq(sources.id, id)).returning();
-    const source = toDto(updated);
-    await afterward?.(tx, source);
-    return source;
-  });
+  return updateSource(
+    db,
+    id,
+    (found) => {
+      if (found.format !== 'grafana') throw new DomainError('conflict', `only Grafana sources check an HMAC signature; this one is ${found.format}`, 'hmacSecret');
+      return { hmacSecret, hmacSecretLostAt: null };
+    },
+    afterward,
+  );
+}
+
+/**
+ * Gives a source a new token (a leaked one is replaced) and returns it once; the old one stops working when
+ * this commits. Senders must be given the new token.
+ */
+export async function rotateSourceToken(db: Db, id: string, afterward?: AlsoInTransaction<SourceDto>): Promise<{ source: SourceDto; token: string }> {
+  let token = '';
+  const source = await updateSource(
+    db,
+    id,
+    (found) => {
+      token = newSourceToken(found.format); // its format decides its shape (a PagerDuty routing key)
+      return tokenColumns(token);
+    },
+    afterward,
+  );
+  return { source, token };
+}
+
+/** Disables a source (its token is refused, nothing it sends is stored) or enables it again; its token stays the same. */
+export async function setSourceEnabled(db: Db, id: string, enabled: boolean, afterward?: AlsoInTransaction<SourceDto>): Promise<SourceDto> {
+  return updateSource(db, id, () => ({ enabled }), afterward);
 }

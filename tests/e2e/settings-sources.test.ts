@@ -28,6 +28,14 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     return opened;
   }
 
+  /** Creates a source over the API as `admin`, as if made earlier; its token. */
+  async function addSourceAs(admin: { email: string; password: string }, source: Record<string, unknown>): Promise<string> {
+    const cookie = await server.signIn(admin.email, admin.password);
+    const created = await fetch(`${server.url}/api/v1/sources`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(source) });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { token: string }).token;
+  }
+
   it('lets an admin add an Alertmanager source whose token, shown once, is accepted by the webhook', async () => {
     const ada = await server.addUser('ada@example.com', 'admin', 'Ada Admin');
     const { context, page, errors } = await signedInPage(ada.email, ada.password, '/settings/users');
@@ -107,13 +115,7 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
 
   it('shows a Grafana source whose HMAC secret was lost, and lets an admin give it a new one that its webhooks are then checked with', async () => {
     const admin = await server.addUser('gina@example.com', 'admin', 'Gina Admin');
-    const cookie = await server.signIn(admin.email, admin.password);
-    const created = await fetch(`${server.url}/api/v1/sources`, {
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Grafana Lab', format: 'grafana', hmacSecret: 'lab-secret-before' }),
-    });
-    const { token } = (await created.json()) as { token: string };
+    const token = await addSourceAs(admin, { name: 'Grafana Lab', format: 'grafana', hmacSecret: 'lab-secret-before' });
     // As `watchfloor secrets reset` leaves it after the server's key was lost.
     await server.context.database.rows(sql`update sources set hmac_secret = null, hmac_secret_lost_at = now() where name = 'Grafana Lab'`);
 
@@ -137,6 +139,71 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
 
     const signed = grafanaWebhook('lab-secret-after');
     expect((await postGrafana(server, token, signed.body, signed.signature)).status).toBe(200);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('lets an admin rotate a token after confirming, shown once with the setup snippet, and disable and enable a source', async () => {
+    const admin = await server.addUser('rita@example.com', 'admin', 'Rita Admin');
+    const old = await addSourceAs(admin, { name: 'Prometheus Leaked', format: 'alertmanager' });
+    const fire = (token: string, name: string) => postAlertmanager(server.url, token, [{ name, client: 'acme', instance: 'edge-01' }]);
+    expect((await fire(old, 'BeforeRotation')).status).toBe(200);
+
+    const { context, page, errors } = await signedInPage(admin.email, admin.password, '/settings/sources');
+    const row = page.locator('[data-testid="source-row"][data-name="Prometheus Leaked"]');
+    await row.waitFor();
+
+    // Senders break until they have the new token: a confirm step first, which Cancel (from the keyboard) backs out of.
+    await row.getByRole('button', { name: 'Rotate token' }).focus();
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('group', { name: 'Confirm new token for Prometheus Leaked' });
+    await expect(confirm.innerText()).resolves.toContain('Senders using the current token are refused until they have the new one. Make a new token for Prometheus Leaked?');
+    await page.keyboard.press('Enter'); // the focus is on Cancel
+    expect(await confirm.count()).toBe(0);
+    await expect(row.getByRole('button', { name: 'Rotate token' }).evaluate((button) => button === document.activeElement)).resolves.toBe(true);
+    await expect(row.getByTestId('token-prefix').innerText()).resolves.toBe(`${old.slice(0, 8)}…`);
+
+    await page.keyboard.press('Enter');
+    await screenshot(page, 'sources-rotate-confirm');
+    await confirm.getByRole('button', { name: 'Make new token' }).click();
+    const reveal = page.getByTestId('source-token');
+    await reveal.waitFor();
+    await expect(reveal.getByRole('heading', { level: 2 }).innerText()).resolves.toBe('New token for Prometheus Leaked');
+    await expect(reveal.innerText()).resolves.toContain('The old token no longer works.');
+    const value = page.getByTestId('source-token-value');
+    const token = await value.inputValue();
+    expect(token).toMatch(/^wfs_\S{20,}$/);
+    expect(token).not.toBe(old);
+    await expect(value.evaluate((input) => input === document.activeElement)).resolves.toBe(true);
+    expect(await page.getByTestId('setup-snippet-text').innerText()).toContain(`credentials: ${token}`);
+    await expect(row.getByTestId('token-prefix').innerText()).resolves.toBe(`${token.slice(0, 8)}…`);
+    await screenshot(page, 'sources-rotated');
+
+    // The old token is refused at once; the new one is taken.
+    expect((await fire(old, 'AfterRotationOld')).status).toBe(401);
+    expect((await fire(token, 'AfterRotationNew')).status).toBe(200);
+
+    // Shown once: dismissed, it is gone from the page.
+    await reveal.getByRole('button', { name: 'Done, I have saved it' }).click();
+    expect(await reveal.count()).toBe(0);
+    expect(await page.locator('body').innerText()).not.toContain(token);
+
+    // Disabled from the keyboard: the row says so, and its webhooks are refused.
+    await row.getByRole('button', { name: 'Disable' }).focus();
+    await page.keyboard.press('Enter');
+    const disabledRow = page.locator('[data-testid="source-row"][data-name="Prometheus Leaked"][data-enabled="false"]');
+    await disabledRow.waitFor();
+    await expect(disabledRow.getByTestId('source-disabled').innerText()).resolves.toContain('Disabled');
+    const refused = await fire(token, 'WhileDisabled');
+    expect(refused.status).toBe(401);
+    await expect(refused.json()).resolves.toMatchObject({ error: { message: expect.stringContaining('this source is disabled') } });
+    await screenshot(page, 'sources-disabled');
+
+    await disabledRow.getByRole('button', { name: 'Enable' }).click();
+    await page.locator('[data-testid="source-row"][data-name="Prometheus Leaked"][data-enabled="true"]').waitFor();
+    expect(await row.getByTestId('source-disabled').count()).toBe(0);
+    expect((await fire(token, 'EnabledAgain')).status).toBe(200);
+
     expect(errors).toEqual([]);
     await context.close();
   });

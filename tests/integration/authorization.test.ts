@@ -19,6 +19,9 @@ const API_ROUTES: { method: string; path: string; body?: unknown }[] = [
   { method: 'POST', path: `/api/v1/users/${SOME_UUID}/reset-password`, body: {} },
   { method: 'GET', path: '/api/v1/sources' },
   { method: 'POST', path: '/api/v1/sources', body: { name: 'am', format: 'alertmanager' } },
+  { method: 'PUT', path: `/api/v1/sources/${SOME_UUID}/hmac-secret`, body: { hmacSecret: 'long-enough-secret' } },
+  { method: 'POST', path: `/api/v1/sources/${SOME_UUID}/token` },
+  { method: 'PATCH', path: `/api/v1/sources/${SOME_UUID}`, body: { enabled: false } },
 ];
 
 const ADMIN_ROUTES = API_ROUTES.filter((r) => r.path.startsWith('/api/v1/users') || r.path.startsWith('/api/v1/sources'));

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
+import { postAlertmanager } from '../helpers/alertmanager.ts';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 
@@ -36,6 +37,8 @@ const BAD_ARGUMENTS: { args: string[]; message: RegExp }[] = [
   { args: ['source', 'add', '--format', 'grafana'], message: /--name is required/ },
   { args: ['source', 'list', '--verbose'], message: /--verbose/ },
   { args: ['db', 'drop'], message: /unknown command: db drop/ },
+  { args: ['source', 'rotate-token'], message: /--name is required/ },
+  { args: ['source', 'disable', '--name', 'am', '--format', 'grafana'], message: /--format/ },
 ];
 
 /** The ones the issue names: enough where each CLI run has to open PGlite itself (seconds each). */
@@ -91,6 +94,7 @@ describe('CLI on a PGlite folder', () => {
       const help = await cli(['--help'], env());
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/user add --email/);
+      expect(help.stdout).toMatch(/source rotate-token --name N/);
     });
 
     it('user add on a fresh folder prints a one-time password once (--json)', async () => {
@@ -284,6 +288,58 @@ describe('CLI on a PGlite folder', () => {
       } finally {
         socket.disconnect();
       }
+    });
+
+    it('source rotate-token, disable and enable through the server: its ingest sees each at once; an unknown name fails', async () => {
+      const created = json<{ id: string; token: string }>(await cli(['source', 'add', '--name', 'cli-am', '--format', 'alertmanager', '--json'], env()));
+      let serial = 0;
+      const ingest = async (token: string) => {
+        serial += 1;
+        const response = await postAlertmanager(server.url, token, [{ name: `CliAlert${serial}`, client: 'acme', instance: 'core-sw-01' }]);
+        return { status: response.status, body: (await response.json()) as { error?: { message: string } } };
+      };
+      expect((await ingest(created.token)).status).toBe(200); // looked up, and kept for a while, before the rotation
+
+      const rotated = json<{ id: string; token: string }>(await cli(['source', 'rotate-token', '--name', 'cli-am', '--json'], env()));
+      expect(rotated.id).toBe(created.id);
+      expect(rotated.token).not.toBe(created.token);
+      expect(await ingest(created.token)).toMatchObject({ status: 401, body: { error: { message: 'unknown source token' } } });
+      expect((await ingest(rotated.token)).status).toBe(200);
+
+      const disabled = await cli(['source', 'disable', '--name', 'cli-am'], env());
+      expect(disabled.code).toBe(0);
+      expect(disabled.stdout).toMatch(/Disabled source cli-am/);
+      const refused = await ingest(rotated.token);
+      expect(refused.status).toBe(401);
+      expect(refused.body.error?.message).toContain('this source is disabled');
+      expect(json(await cli(['source', 'enable', '--name', 'cli-am', '--json'], env()))).toEqual({ id: created.id, name: 'cli-am', enabled: true });
+      expect((await ingest(rotated.token)).status).toBe(200);
+
+      // In words, the new token is printed once.
+      const again = await cli(['source', 'rotate-token', '--name', 'cli-am'], env());
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/^New token for alertmanager source cli-am .*\nToken \(shown once, store it in the sender\): wfs_\S{20,}\n$/);
+
+      for (const action of ['rotate-token', 'disable', 'enable']) {
+        const unknown = await cli(['source', action, '--name', 'ghost-source'], env());
+        expect(unknown.code, action).toBe(1);
+        expect(unknown.stderr, action).toMatch(/no source named ghost-source/);
+        expect(unknown.stdout, action).toBe('');
+      }
+
+      // Each recorded as the CLI's doing, never with a token.
+      const audit = await server.context.database.rows<{ actor: string; action: string; detail: unknown }>(
+        sql`select actor, action, detail from audit_log where entity = 'source' and entity_id = ${created.id} order by id`,
+      );
+      expect(audit.map((a) => [a.actor, a.action, a.detail])).toEqual([
+        ['cli', 'source.create', expect.anything()],
+        ['cli', 'source.rotate_token', { changed: { token: '(rotated)' } }],
+        ['cli', 'source.update', { changed: { enabled: false } }],
+        ['cli', 'source.update', { changed: { enabled: true } }],
+        ['cli', 'source.rotate_token', { changed: { token: '(rotated)' } }],
+      ]);
+      expect(JSON.stringify(audit)).not.toContain(created.token);
+      expect(JSON.stringify(audit)).not.toContain(rotated.token);
     });
 
     it('db status and db migrate through the server', async () => {

@@ -10,6 +10,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { alertSource, footprint, person, uniqueAlert, until, type ClientSocket, type Person } from './console-support.ts';
 import { decodeSnapshot, type IncidentDto, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
+import { addSource } from '../../server/ingest/sources.ts';
 import type { ClientToServerEvents } from '../../src/lib/protocol/events.ts';
 
 const ROLES: Role[] = ['viewer', 'engineer', 'lead', 'admin'];
@@ -220,10 +221,11 @@ describe.each(DATABASES)('tenancy matrix on $name', (database) => {
     }
   });
 
-  it('routes by role: lead views for leads and admins (scoped), audit and team and user admin for admins only', async () => {
+  it('routes by role: lead views for leads and admins (scoped), audit and team, user and source admin for admins only', async () => {
     const [own] = await fire([uniqueAlert(OWN)]);
     const [other] = await fire([uniqueAlert(OTHER)]);
     const someUser = people.get('engineer')!.id;
+    const { source } = await addSource(server.context.database.db, { name: 'matrix-source', format: 'generic' });
     const routes: { method: string; path: string; body?: unknown; least: Role }[] = [
       { method: 'GET', path: '/api/v1/incidents', least: 'viewer' },
       { method: 'GET', path: '/api/v1/teams', least: 'viewer' },
@@ -235,6 +237,9 @@ describe.each(DATABASES)('tenancy matrix on $name', (database) => {
       { method: 'POST', path: '/api/v1/teams', body: { slug: 'x', name: 'X' }, least: 'admin' },
       { method: 'GET', path: '/api/v1/users', least: 'admin' },
       { method: 'PATCH', path: `/api/v1/users/${someUser}`, body: { name: 'Eve Engineer' }, least: 'admin' },
+      { method: 'GET', path: '/api/v1/sources', least: 'admin' },
+      { method: 'POST', path: `/api/v1/sources/${source.id}/token`, least: 'admin' },
+      { method: 'PATCH', path: `/api/v1/sources/${source.id}`, body: { enabled: true }, least: 'admin' },
     ];
     const rank: Record<Role, number> = { viewer: 0, engineer: 1, lead: 2, admin: 3 };
     const wrong: string[] = [];

@@ -103,6 +103,10 @@ export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
 export const setSourceHmacSecretRequest = z.object({ hmacSecret: createSourceRequest.shape.hmacSecret.unwrap() });
 export type SetSourceHmacSecretRequest = z.infer<typeof setSourceHmacSecretRequest>;
 
+/** Disables a source (its token is refused, nothing it sends is stored) or enables it again (`PATCH /api/v1/sources/:id`). */
+export const updateSourceRequest = z.object({ enabled: z.boolean() }).strict();
+export type UpdateSourceRequest = z.infer<typeof updateSourceRequest>;
+
 /**
  * Whether a source checks a signature: `none`, `set`, or `lost` — cleared by `watchfloor secrets reset`
  * after the server's key was lost, and until an admin sets a new one the source refuses every webhook.
@@ -121,4 +125,13 @@ export interface SourceDto {
   enabled: boolean;
   hmacSecretStatus: HmacSecretStatus;
   createdAt: string;
+}
+
+/**
+ * A source with its token, shown this once: when it is created (`POST /api/v1/sources`) or given a new one
+ * (`POST /api/v1/sources/:id/token`, after which the old one no longer works).
+ */
+export interface SourceTokenDto {
+  source: SourceDto;
+  token: string;
 }

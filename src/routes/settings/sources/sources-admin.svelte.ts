@@ -1,6 +1,7 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api } from '$lib/api/client.ts';
+import { failureMessage, RowChanges } from '$lib/state/row-changes.svelte.ts';
 
-import { SOURCE_FORMATS, type SourceDto, type SourceFormat } from '$lib/protocol/api.ts';
+import { SOURCE_FORMATS, type SourceDto, type SourceFormat, type SourceTokenDto } from '$lib/protocol/api.ts';
 
 export { SOURCE_FORMATS, type SourceDto, type SourceFormat };
 
@@ -19,14 +20,17 @@ export interface RevealedToken {
   token: string;
   /** A Grafana source that checks an HMAC signature. */
   signed: boolean;
+  /** A new token for an existing source, rather than a new source's first. */
+  rotated: boolean;
 }
 
-/** The sources alerts come from, and how an admin adds one. */
+/** The sources alerts come from, and how an admin adds one, gives one a new token, disables or enables one. */
 export class SourcesAdmin {
   #sources = $state.raw<SourceDto[]>([]);
   #loaded = $state(false);
   #loadError = $state<string | null>(null);
   #revealed = $state<RevealedToken | null>(null);
+  #changes = new RowChanges();
 
   get sources(): SourceDto[] {
     return this.#sources;
@@ -37,9 +41,17 @@ export class SourcesAdmin {
   get loadError(): string | null {
     return this.#loadError;
   }
-  /** The new source's token to show, until the admin dismisses it. */
+  /** The new token to show, until the admin dismisses it. */
   get revealed(): RevealedToken | null {
     return this.#revealed;
+  }
+  /** The source whose change is on its way to the server. */
+  get busyId(): string | null {
+    return this.#changes.busyId;
+  }
+  /** The last refused change (`id`: the source's), shown on the row it concerns. */
+  get rowError(): { id: string; message: string } | null {
+    return this.#changes.refused;
   }
 
   async load(): Promise<void> {
@@ -47,7 +59,7 @@ export class SourcesAdmin {
       this.#sources = (await api<{ sources: SourceDto[] }>('GET', '/sources')).sources;
       this.#loadError = null;
     } catch (error) {
-      this.#loadError = messageOf(error);
+      this.#loadError = failureMessage(error);
     } finally {
       this.#loaded = true;
     }
@@ -55,9 +67,10 @@ export class SourcesAdmin {
 
   /** Adds a source with a server-generated token; throws ApiError (with `path`) when refused. */
   async add(input: CreateSourceInput): Promise<SourceDto> {
-    const created = await api<{ source: SourceDto; token: string }>('POST', '/sources', input);
+    const created = await api<SourceTokenDto>('POST', '/sources', input);
     this.#sources = [...this.#sources, created.source].sort((a, b) => a.name.localeCompare(b.name));
-    this.#revealed = { ...created, signed: input.hmacSecret !== undefined };
+    this.#changes.clear();
+    this.#revealed = { ...created, signed: input.hmacSecret !== undefined, rotated: false };
     return created.source;
   }
 
@@ -67,15 +80,31 @@ export class SourcesAdmin {
    */
   async setHmacSecret(source: SourceDto, hmacSecret: string): Promise<void> {
     const { source: updated } = await api<{ source: SourceDto }>('PUT', `/sources/${encodeURIComponent(source.id)}/hmac-secret`, { hmacSecret });
-    this.#sources = this.#sources.map((s) => (s.id === updated.id ? updated : s));
+    this.#replace(updated);
+  }
+
+  /** Replaces the source's token and reveals the new one; senders using the old one are refused from now on. */
+  async rotateToken(source: SourceDto): Promise<boolean> {
+    return this.#changes.run(source.id, async () => {
+      const rotated = await api<SourceTokenDto>('POST', `/sources/${encodeURIComponent(source.id)}/token`);
+      this.#replace(rotated.source);
+      this.#revealed = { ...rotated, signed: rotated.source.hmacSecretStatus === 'set', rotated: true };
+    });
+  }
+
+  /** Disables the source (its webhooks are refused) or enables it again; a refusal lands on the row. */
+  async setEnabled(source: SourceDto, enabled: boolean): Promise<boolean> {
+    return this.#changes.run(source.id, async () => {
+      const { source: updated } = await api<{ source: SourceDto }>('PATCH', `/sources/${encodeURIComponent(source.id)}`, { enabled });
+      this.#replace(updated);
+    });
   }
 
   dismissToken(): void {
     this.#revealed = null;
   }
-}
 
-function messageOf(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return 'the server could not be reached';
+  #replace(source: SourceDto): void {
+    this.#sources = this.#sources.map((s) => (s.id === source.id ? source : s));
+  }
 }

@@ -1,4 +1,5 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api } from '$lib/api/client.ts';
+import { failureMessage, RowChanges } from '$lib/state/row-changes.svelte.ts';
 import type { CreateUserRequest, CreatedUserDto, UpdateUserRequest, UserDto } from '$lib/protocol/api.ts';
 
 /** A password the server generated: shown once, then forgotten. */
@@ -13,8 +14,7 @@ export class UsersAdmin {
   #users = $state.raw<UserDto[]>([]);
   #loaded = $state(false);
   #loadError = $state<string | null>(null);
-  #busyId = $state<string | null>(null);
-  #rowError = $state<{ userId: string; message: string } | null>(null);
+  #changes = new RowChanges();
   #revealed = $state<RevealedPassword | null>(null);
 
   get users(): UserDto[] {
@@ -28,11 +28,11 @@ export class UsersAdmin {
   }
   /** The user whose change is on its way to the server. */
   get busyId(): string | null {
-    return this.#busyId;
+    return this.#changes.busyId;
   }
-  /** The last refused change, shown on the row it concerns. */
-  get rowError(): { userId: string; message: string } | null {
-    return this.#rowError;
+  /** The last refused change (`id`: the user's), shown on the row it concerns. */
+  get rowError(): { id: string; message: string } | null {
+    return this.#changes.refused;
   }
   /** The one-time password to show, until the admin dismisses it. */
   get revealed(): RevealedPassword | null {
@@ -44,7 +44,7 @@ export class UsersAdmin {
       this.#users = (await api<{ users: UserDto[] }>('GET', '/users')).users;
       this.#loadError = null;
     } catch (error) {
-      this.#loadError = messageOf(error);
+      this.#loadError = failureMessage(error);
     } finally {
       this.#loaded = true;
     }
@@ -54,7 +54,7 @@ export class UsersAdmin {
   async add(input: Omit<CreateUserRequest, 'password'>): Promise<UserDto> {
     const created = await api<CreatedUserDto>('POST', '/users', input);
     this.#users = [...this.#users, created.user].sort((a, b) => a.email.localeCompare(b.email));
-    this.#rowError = null;
+    this.#changes.clear();
     this.#revealed = created.oneTimePassword
       ? { kind: 'created', email: created.user.email, password: created.oneTimePassword }
       : null;
@@ -63,7 +63,7 @@ export class UsersAdmin {
 
   /** Changes role or access; a refusal (such as removing the last admin) lands on the row. */
   async update(id: string, patch: UpdateUserRequest): Promise<boolean> {
-    return this.#change(id, async () => {
+    return this.#changes.run(id, async () => {
       const { user } = await api<{ user: UserDto }>('PATCH', `/users/${encodeURIComponent(id)}`, patch);
       this.#replace(user);
     });
@@ -71,7 +71,7 @@ export class UsersAdmin {
 
   /** Signs the user out everywhere and reveals a new one-time password. */
   async resetPassword(id: string): Promise<boolean> {
-    return this.#change(id, async () => {
+    return this.#changes.run(id, async () => {
       const result = await api<{ user: UserDto; oneTimePassword?: string }>(
         'POST',
         `/users/${encodeURIComponent(id)}/reset-password`,
@@ -87,26 +87,7 @@ export class UsersAdmin {
     this.#revealed = null;
   }
 
-  async #change(id: string, run: () => Promise<void>): Promise<boolean> {
-    this.#busyId = id;
-    this.#rowError = null;
-    try {
-      await run();
-      return true;
-    } catch (error) {
-      this.#rowError = { userId: id, message: messageOf(error) };
-      return false;
-    } finally {
-      this.#busyId = null;
-    }
-  }
-
   #replace(user: UserDto) {
     this.#users = this.#users.map((u) => (u.id === user.id ? user : u));
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return 'the server could not be reached';
 }
