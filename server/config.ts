@@ -31,6 +31,7 @@ const environment = z.object({
   // UTC, not the host's TZ: several server processes on one database must cut the same days, wherever they run.
   WATCHFLOOR_TIMEZONE: z.string().refine(isTimeZoneName, 'must be an IANA time zone name such as Australia/Sydney, America/New_York or UTC').default('UTC'),
   INGEST_RATE_LIMIT: positiveInt.default(600),
+  SOURCE_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   WATCHFLOOR_APP_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WATCHFLOOR_SECRET_KEY: z.string().regex(SECRET_KEY_TEXT, SECRET_KEY_FORMAT).optional(),
@@ -65,6 +66,8 @@ export interface Config {
   /** The NOC's time zone (IANA name): where the heatmap's days begin, unless a wall sets its own. */
   timeZone: string;
   ingestRateLimitPerMinute: number;
+  /** How long ingest trusts a source it looked up by token, should a notice that it changed be lost. */
+  sourceCacheMs: number;
   /** Where the built SPA lives (adapter-static output). */
   appDir: string;
   /** Bearer token Prometheus presents at /metrics; without it only admins may read metrics. */
@@ -128,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signalRetentionDays: e.SIGNAL_RETENTION_DAYS,
     timeZone: e.WATCHFLOOR_TIMEZONE,
     ingestRateLimitPerMinute: e.INGEST_RATE_LIMIT,
+    sourceCacheMs: e.SOURCE_CACHE_MS,
     metricsToken: e.METRICS_TOKEN ?? null,
     secretKey: e.WATCHFLOOR_SECRET_KEY === undefined ? null : Buffer.from(e.WATCHFLOOR_SECRET_KEY, 'base64url'),
     previousSecretKeys: (e.WATCHFLOOR_SECRET_KEY_PREVIOUS ?? []).map((key) => Buffer.from(key, 'base64url')),

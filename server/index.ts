@@ -122,13 +122,13 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       },
       processId,
     );
-    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, news, log: app.log }) : null;
+    // One copy of the sources ingest looks up: a change to a source, in this process or another, makes it forget.
+    const sourceLookup = new SourceLookup({ database, secrets, log: app.log, cacheMs: config.sourceCacheMs });
+    otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, news, sources: sourceLookup, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
     const renames = new Renames(database, writer);
     const context: AppContext = { config, database, secrets, metrics, realtime, revocations, news, commands, renames, openIncidents, push };
     const pipeline = new IngestPipeline({ database, writer, metrics, reopenWindowMs: config.reopenWindowMs });
-    // One copy of the sources ingest looks up: the source routes and admin commands make it forget a changed source.
-    const sourceLookup = new SourceLookup(database, secrets);
     installAuthentication(app, database.db);
     sessionRoutes(app, context);
     userRoutes(app, context);
@@ -158,7 +158,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         },
         topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
-        sourceChanged: () => sourceLookup.forget(),
+        sourceChanged: () => sourceLookup.changed(),
         // This server's own ring: `secrets rotate-key` run through the socket re-seals with it and switches it.
         secretsSetup: async () => ({ ...keys, generated: null, runningServer: true }),
       });

@@ -40,7 +40,6 @@ export const USAGE = `Usage: watchfloor <command> [options]   (every command acc
                            a new token, printed once; the old one is refused from now on
   source disable --name N  its webhooks are refused (401) and nothing they send is stored
   source enable --name N   takes its webhooks again, with the same token
-                           (other server processes on the same Postgres see these within 5 s)
   team add --slug S --name N
   team list
   demo reset               delete the demo estate and build it again
@@ -93,8 +92,8 @@ export interface CommandHooks {
   resetDemo?: () => Promise<void>;
   /** A user's sessions were ended (password reset, disabled): close their open sockets too. */
   userRevoked?: (userId: string) => Promise<void>;
-  /** A source's token or state changed: the running server's ingest must not go on with its copy. */
-  sourceChanged?: () => void;
+  /** A source's token or state changed: running servers' ingest must not go on with their copies. */
+  sourceChanged?: () => Promise<void>;
   /** A topology was imported: lay out the new nodes and tell the screens. */
   topologyImported?: TopologyImported;
   /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
@@ -227,7 +226,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const { source, token } = await rotateSourceToken(database.db, found.id, (tx, rotated) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'source.rotate_token', entity: 'source', entityId: rotated.id, detail: { changed: { token: '(rotated)' } } }),
           );
-          hooks.sourceChanged?.();
+          await hooks.sourceChanged?.();
           return ok(
             { id: source.id, token },
             `New token for ${source.format} source ${source.name} (${source.id}); the old one is refused from now on.\nToken (shown once, store it in the sender): ${token}`,
@@ -245,7 +244,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const source = await setSourceEnabled(database.db, found.id, enabled, (tx, updated) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'source.update', entity: 'source', entityId: updated.id, detail: { changed: { enabled } } }),
           );
-          hooks.sourceChanged?.();
+          await hooks.sourceChanged?.();
           const text = enabled ? `Enabled source ${source.name}: its webhooks are taken again.` : `Disabled source ${source.name}: its webhooks are refused until it is enabled again.`;
           return ok({ id: source.id, name: source.name, enabled: source.enabled }, text, v.json);
         };

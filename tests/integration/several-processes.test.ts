@@ -17,7 +17,7 @@ import { alertSource, person, Person, uniqueAlert, until, type ClientSocket } fr
 import { TestPushService } from './push-test-endpoint.ts';
 import { decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/incident-sync.ts';
-import type { TestAlert } from '../helpers/alertmanager.ts';
+import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
 import { ChangeWriter } from '../../server/engine/change-writer.ts';
 import { Renames } from '../../server/incidents/renames.ts';
@@ -197,7 +197,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
   beforeAll(async () => {
     ({ url, drop } = await DATABASES.find((d) => d.name === 'postgres')!.url());
     push = await TestPushService.start();
-    const env = { WATCHFLOOR_PUSH_TEST_LOOPBACK: 'on', WATCHFLOOR_PUSH_TEST_CA: push.caFile, INGEST_RATE_LIMIT: '100000' };
+    // A source looked up is trusted for an hour: only the notice of a change can make a server read it again.
+    const env = { WATCHFLOOR_PUSH_TEST_LOOPBACK: 'on', WATCHFLOOR_PUSH_TEST_CA: push.caFile, INGEST_RATE_LIMIT: '100000', SOURCE_CACHE_MS: '3600000' };
     a = await startTestServer(url, env);
     listenerOfA = (await rows<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database() and query ilike 'listen%'`))[0]?.pid;
     b = await startTestServer(url, env);
@@ -327,6 +328,24 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several processes on one Postgres
     // Signing out on B ends that session's sockets on A too.
     expect((await leoOn(b, second).call('DELETE', '/api/v1/session')).status).toBe(204);
     expect(await until(secondEnded, 'the signed-out session’s socket on A to end')).toBe('signed_out');
+  });
+
+  it('a source’s token rotated on B, or the source disabled by the CLI, is refused on A at once, though A had it in memory', async () => {
+    const { token } = await alertSource(b, 'prometheus-leaked');
+    const [{ id }] = await rows<{ id: string }>(sql`select id from sources where name = 'prometheus-leaked'`);
+    const postOnA = async (with_: string) => {
+      const response = await postAlertmanager(a.url, with_, [uniqueAlert('acme')]);
+      await response.body?.cancel();
+      return response.status;
+    };
+    expect(await postOnA(token)).toBe(200); // A has looked the token up, and keeps it
+    const adminOnB = await person(b, 'sources-admin@example.com', 'admin');
+    const rotated = await adminOnB.post<{ token: string }>(`/api/v1/sources/${id}/token`, {});
+    expect(rotated.status).toBe(200);
+    await until(async () => (await postOnA(token)) === 401, 'A to refuse the old token');
+    expect(await postOnA(rotated.body.token)).toBe(200);
+    expect((await cli(['source', 'disable', '--name', 'prometheus-leaked'])).code).toBe(0);
+    await until(async () => (await postOnA(rotated.body.token)) === 401, 'A to refuse the disabled source');
   });
 
   it('A catches up with what was committed while its listening connection was down', async () => {

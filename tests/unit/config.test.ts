@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       loginRateLimitPerMinute: 10,
       metricsToken: null,
       timeZone: 'UTC',
+      sourceCacheMs: 5000,
     });
     expect(path.isAbsolute(config.appDir)).toBe(true);
     expect(config.appDir.endsWith(`${path.sep}build`)).toBe(true);
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
       METRICS_TOKEN: 'a-token-of-16-chars-or-more',
       WATCHFLOOR_APP_DIR: '/srv/app',
       WATCHFLOOR_TIMEZONE: 'Australia/Sydney',
+      SOURCE_CACHE_MS: '60000',
     });
     expect(config).toMatchObject({
       port: 9090,
@@ -61,6 +63,7 @@ describe('loadConfig', () => {
       metricsToken: 'a-token-of-16-chars-or-more',
       appDir: '/srv/app',
       timeZone: 'Australia/Sydney',
+      sourceCacheMs: 60_000,
     });
   });
 
@@ -94,6 +97,8 @@ describe('loadConfig', () => {
     ['WATCHFLOOR_SECRET_KEY', Buffer.alloc(16, 1).toString('base64url')],
     ['WATCHFLOOR_TIMEZONE', 'Australia/Sydnee'],
     ['WATCHFLOOR_TIMEZONE', '+05:30'],
+    ['SOURCE_CACHE_MS', '-1'],
+    ['SOURCE_CACHE_MS', 'soon'],
     ['WATCHFLOOR_SECRET_KEY_PREVIOUS', `${Buffer.alloc(32, 1).toString('base64url')},short`],
   ])('%s=%s throws a ConfigError that names the variable', (name, value) => {
     const error = configError({ [name]: value });
