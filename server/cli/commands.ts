@@ -327,6 +327,8 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
         return async (database, hooks) => {
           const setup = await secretsSetupOf(hooks, { generate: true });
           const reset = await resetLostSecrets(database, setup);
+          // Grafana sources lost their HMAC secret: servers must not go on checking with the one they hold.
+          await hooks.sourceChanged?.();
           return ok({ ...reset, generatedKeyFile: setup.generated }, describeSecretsReset(reset, setup), v.json);
         };
       }

@@ -75,18 +75,21 @@ export async function findSourceByName(db: Db, name: string): Promise<SourceDto 
 
 /**
  * Changes one source in a transaction that holds its row: `change` sees it as it is and returns the columns to
- * set (or throws to refuse), then `afterward` runs in the same transaction.
+ * set (null: it is so already, nothing is written or recorded; or throws to refuse), then `afterward` runs in the
+ * same transaction.
  */
 async function updateSource(
   db: Db,
   id: string,
-  change: (found: typeof sources.$inferSelect) => Partial<typeof sources.$inferInsert>,
+  change: (found: typeof sources.$inferSelect) => Partial<typeof sources.$inferInsert> | null,
   afterward?: AlsoInTransaction<SourceDto>,
 ): Promise<SourceDto> {
   return db.transaction(async (tx) => {
     const [found] = await tx.select().from(sources).where(eq(sources.id, id)).for('update');
     if (!found) throw new DomainError('not_found', 'no such source');
-    const [updated] = await tx.update(sources).set(change(found)).where(eq(sources.id, id)).returning();
+    const columns = change(found);
+    if (columns === null) return toDto(found);
+    const [updated] = await tx.update(sources).set(columns).where(eq(sources.id, id)).returning();
     const source = toDto(updated);
     await afterward?.(tx, source);
     return source;
@@ -132,7 +135,10 @@ export async function rotateSourceToken(db: Db, id: string, afterward?: AlsoInTr
   return { source, token };
 }
 
-/** Disables a source (its token is refused, nothing it sends is stored) or enables it again; its token stays the same. */
+/**
+ * Disables a source (its token is refused, nothing it sends is stored) or enables it again; its token stays the
+ * same. A source that is so already is left as it is, and nothing is recorded: a retried request changes nothing.
+ */
 export async function setSourceEnabled(db: Db, id: string, enabled: boolean, afterward?: AlsoInTransaction<SourceDto>): Promise<SourceDto> {
-  return updateSource(db, id, () => ({ enabled }), afterward);
+  return updateSource(db, id, (found) => (found.enabled === enabled ? null : { enabled }), afterward);
 }

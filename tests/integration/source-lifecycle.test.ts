@@ -177,11 +177,15 @@ describe.each(DATABASES)('source token rotation, disable and enable on $name', (
     expect((await ingest(token)).status).toBe(200);
   });
 
-  it('records rotations and switches in the audit log, as the admin’s doing, without any token', async () => {
+  it('records rotations and switches in the audit log, as the admin’s doing, once each, without any token', async () => {
     const { source, token: first } = await addSource('audited-am');
     const { token: second } = (await admin.post<SourceTokenDto>(`/api/v1/sources/${source.id}/token`)).body;
     await admin.call('PATCH', `/api/v1/sources/${source.id}`, { enabled: false });
     await admin.call('PATCH', `/api/v1/sources/${source.id}`, { enabled: true });
+    // Asked again (a retry, a second click): answered with the source as it is, recorded once.
+    const again = await admin.call<{ source: { enabled: boolean } }>('PATCH', `/api/v1/sources/${source.id}`, { enabled: true });
+    expect(again.status).toBe(200);
+    expect(again.body.source.enabled).toBe(true);
     const entries = (await admin.get<AuditPage>(`/api/v1/audit?entity=source&entityId=${source.id}`)).body.entries;
     expect(entries.map((e) => [e.action, e.actor, e.detail])).toEqual([
       ['source.update', `user:${admin.id}`, { changed: { enabled: true } }],
