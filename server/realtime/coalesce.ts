@@ -35,15 +35,12 @@ export function deltaOf(prev: number, changes: FeedChange[]): IncidentDelta {
   for (const c of changes) {
     const id = c.incident.id;
     let window = windows.get(id);
-    if (window === undefined) {
-      window = c.before ? { base: c.before, fields: new Set(), nodes: 'same' } : null;
-      windows.set(id, window);
-    }
     if (window === null) continue;
     if (!c.before) {
       windows.set(id, null);
       continue;
     }
+    if (!window) windows.set(id, (window = { base: c.before, fields: new Set(), nodes: 'same' }));
     const change = changeOf(c.before, c.incident);
     for (const f of change.fields) window.fields.add(f);
     if (change.nodes === 'rewritten' || window.nodes === 'rewritten') window.nodes = 'rewritten';
