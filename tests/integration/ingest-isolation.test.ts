@@ -93,7 +93,7 @@ describe.each(DATABASES)('group commit isolation on $name', (target) => {
   it("commits the other senders' signals when one sender's part of a shared batch fails", async () => {
     const { source } = await addSource(database.db, { name: 'prom', format: 'alertmanager' });
     const real: IngestSource = { id: source.id, name: source.name, mapping };
-    // A source deleted while its webhook was in flight: its signal rows violate the foreign key.
+    // A source deleted while its webhook was in flight: its new alert rows violate the foreign key.
     const vanished: IngestSource = { id: '00000000-0000-4000-8000-000000000000', name: 'gone', mapping };
     const pipeline = new IngestPipeline({ database, writer: new ChangeWriter(database, () => {}), metrics: createMetrics(), reopenWindowMs: 600_000 });
 
