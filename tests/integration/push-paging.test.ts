@@ -187,6 +187,21 @@ describe.each(DATABASES)('push paging on $name', (database) => {
     expect(recorded).toEqual([{ reason: 'triggered' }]);
   });
 
+  it('a webhook that opens several incidents at once pages each of them once and records each page’s delivery', async () => {
+    const groups = [group('critical'), group('high'), group('critical', 'globex')];
+    await fire(groups.map((alert, i) => alert(`core-0${i}`))); // one commit
+    for (const [i, alert] of groups.entries()) {
+      const incident = await incidentOf(alert(`core-0${i}`).summary!);
+      const pages = await pagesFor(incident.id);
+      expect(pages.map((p) => p.page.number)).toEqual([incident.number]);
+      expect(pages[0].push.subscriptionId).toBe(anaDevice.id);
+      const recorded = await server.context.database.rows(
+        sql`select reason, severity, recipients, delivered, failed from push_pages where incident_id = ${incident.id}::uuid`,
+      );
+      expect(recorded).toEqual([{ reason: 'triggered', severity: incident.severity, recipients: [ana.id], delivered: 1, failed: 0 }]);
+    }
+  });
+
   it('pages again when an acknowledged incident is triggered again, and when a resolved one reopens', async () => {
     const alert = group('high');
     await fire([alert('db-01')]);
