@@ -94,6 +94,17 @@ describe.skipIf(!browserAvailable)(`managing alert sources${skipReason ? ` (${sk
     await form.getByText('already exists').waitFor();
     await screenshot(page, 'sources-duplicate-name');
 
+    // With the network gone, the form says the server could not be reached (not the browser's "Failed to fetch").
+    const logged = errors.length;
+    await page.route('**/api/v1/sources', (route) => route.abort('internetdisconnected'));
+    await form.getByLabel('Name').fill('Prometheus US-East');
+    await form.getByRole('button', { name: 'Add source' }).click();
+    await form.getByText('the server could not be reached').waitFor();
+    expect(await form.innerText()).not.toContain('Failed to fetch');
+    await page.unroute('**/api/v1/sources');
+    // The browser logs the failed request itself; nothing else went wrong.
+    expect(errors.splice(logged).filter((e) => !e.startsWith('Failed to load resource: net::ERR_'))).toEqual([]);
+
     // Only Grafana signs its webhooks: the HMAC secret appears for it alone.
     expect(await form.getByLabel('HMAC secret').count()).toBe(0);
     await form.getByLabel('Format').selectOption('grafana');

@@ -13,6 +13,15 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What to tell people about a failed call: the server's message when it answered, else that it could not be
+ * reached. (A network failure is a TypeError whose message, "Failed to fetch", means nothing to them.)
+ */
+export function failureMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  return 'the server could not be reached';
+}
+
 /** JSON over fetch with the session cookie; throws ApiError for any non-2xx answer. */
 export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const response = await fetch(`/api/v1${path}`, {

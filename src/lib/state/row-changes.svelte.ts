@@ -1,4 +1,4 @@
-import { ApiError } from '$lib/api/client.ts';
+import { failureMessage } from '$lib/api/client.ts';
 
 /**
  * Changes to the rows of an admin table (a user, a source), one at a time: which row's change is on its way,
@@ -36,10 +36,4 @@ export class RowChanges {
       this.#busyId = null;
     }
   }
-}
-
-/** What to tell the admin about a failed call: the server's message, or that it could not be reached. */
-export function failureMessage(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  return 'the server could not be reached';
 }

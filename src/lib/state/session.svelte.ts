@@ -1,5 +1,5 @@
 import { createContext } from 'svelte';
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, ApiError, failureMessage } from '$lib/api/client.ts';
 import { ROLE_RANK, type Role } from '$lib/domain/roles.ts';
 import type { SessionResponse, SessionUser } from '$lib/protocol/api.ts';
 import type { Connection } from '$lib/realtime/connection.svelte.ts';
@@ -64,7 +64,7 @@ export class SessionState {
         this.#clear();
         this.#loadError = null;
       } else {
-        this.#loadError = error instanceof Error ? error.message : 'the server could not be reached';
+        this.#loadError = failureMessage(error);
       }
     } finally {
       this.#loaded = true;

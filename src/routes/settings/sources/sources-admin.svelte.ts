@@ -1,5 +1,5 @@
-import { api } from '$lib/api/client.ts';
-import { failureMessage, RowChanges } from '$lib/state/row-changes.svelte.ts';
+import { api, failureMessage } from '$lib/api/client.ts';
+import { RowChanges } from '$lib/state/row-changes.svelte.ts';
 
 import { SOURCE_FORMATS, type SourceDto, type SourceFormat, type SourceTokenDto } from '$lib/protocol/api.ts';
 

@@ -1,5 +1,5 @@
-import { api } from '$lib/api/client.ts';
-import { failureMessage, RowChanges } from '$lib/state/row-changes.svelte.ts';
+import { api, failureMessage } from '$lib/api/client.ts';
+import { RowChanges } from '$lib/state/row-changes.svelte.ts';
 import type { CreateUserRequest, CreatedUserDto, UpdateUserRequest, UserDto } from '$lib/protocol/api.ts';
 
 /** A password the server generated: shown once, then forgotten. */

@@ -1,4 +1,4 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, ApiError, failureMessage } from '$lib/api/client.ts';
 import type { CreateWallRequest, WallDto, WallPage, WallWithTokenDto } from '$lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '$lib/protocol/walls.ts';
 import type { TopologyClientDto, TopologyDto } from '$lib/protocol/topology.ts';
@@ -77,7 +77,7 @@ export class WallsAdmin {
     try {
       return await work();
     } catch (error) {
-      this.#error = error instanceof ApiError ? { message: error.message, path: error.path } : { message: 'The server could not be reached.' };
+      this.#error = { message: failureMessage(error), path: error instanceof ApiError ? error.path : undefined };
       return null;
     } finally {
       this.#busy = false;
