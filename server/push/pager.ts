@@ -146,7 +146,7 @@ export class Pager {
   /**
    * Decides one commit's pages and records them, then sends them in the background. A storm's commit opens
    * many incidents at once: the candidates are read once and the pages recorded in one statement for all of
-   * them, where one read and one insert per page cost the database more than the incidents' own writes did.
+   * them, where one read and one insert per page made such a commit hundreds of statements at once.
    */
   async #follow(changes: IncidentChange[]): Promise<void> {
     const latest = new Map(coalesceChanges(changes).map((c) => [c.incident.id, c]));

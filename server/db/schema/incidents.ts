@@ -6,7 +6,7 @@ import { sources } from './sources.ts';
  * Append-only record of every normalised observation; pruned after the retention period.
  *
  * `source_id` names the source but is no foreign key: Postgres checks a foreign key once per inserted row, which
- * cost ~12 % of the database's time per signal (bench:ingest-floor), for a cascade that never runs (sources are
+ * cost 8–13 % of the database's time per signal (bench:ingest-compare, bench:ingest-floor), for a cascade that never runs (sources are
  * disabled, never deleted) on rows nothing reads but the pruning job.
  */
 export const signals = pgTable(
