@@ -1,4 +1,4 @@
-import { api } from '$lib/api/client.ts';
+import { api, failureMessage } from '$lib/api/client.ts';
 import type { AssignableUserDto, TeamDto } from '$lib/protocol/console.ts';
 
 /** Where the pickers read people and teams (any signed-in user may read both). */
@@ -47,7 +47,7 @@ export class Directory {
     if (users.status === 'fulfilled') this.#users = Array.isArray(users.value) ? users.value : users.value.users;
     if (teams.status === 'fulfilled') this.#teams = Array.isArray(teams.value) ? teams.value : teams.value.teams;
     const failed = [users, teams].find((r) => r.status === 'rejected');
-    this.#error = failed?.status === 'rejected' ? (failed.reason instanceof Error ? failed.reason.message : 'could not load people and teams') : null;
+    this.#error = failed?.status === 'rejected' ? failureMessage(failed.reason) : null;
     this.#loaded = true;
   }
 }

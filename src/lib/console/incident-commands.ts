@@ -5,7 +5,7 @@
  * server-side domain function, with the same errors.
  */
 import type { Socket } from 'socket.io-client';
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, ApiError, failureMessage } from '$lib/api/client.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '$lib/protocol/events.ts';
 import type {
   AcknowledgeRequest,
@@ -101,7 +101,7 @@ async function overRest<T>(path: string, body: unknown): Promise<T> {
     return await api<T>('POST', path, body);
   } catch (error) {
     if (error instanceof ApiError) throw new CommandError(error.code, error.message);
-    throw new CommandError('internal', error instanceof Error ? error.message : 'the request failed');
+    throw new CommandError('internal', failureMessage(error));
   }
 }
 

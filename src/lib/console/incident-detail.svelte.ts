@@ -1,4 +1,4 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, ApiError, failureMessage } from '$lib/api/client.ts';
 import type { IncidentDetailDto } from '$lib/protocol/console.ts';
 import type { IncidentDto } from '$lib/protocol/incidents.ts';
 import type { IncidentsState } from '$lib/state/incidents.svelte.ts';
@@ -66,10 +66,7 @@ export class IncidentDetailState {
       this.#error = null;
     } catch (error) {
       if (this.#closed) return;
-      this.#error =
-        error instanceof ApiError
-          ? { status: error.status, message: error.message }
-          : { status: 0, message: error instanceof Error ? error.message : 'could not load the incident' };
+      this.#error = { status: error instanceof ApiError ? error.status : 0, message: failureMessage(error) };
     } finally {
       this.#loading = false;
     }

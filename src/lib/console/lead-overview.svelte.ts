@@ -1,4 +1,4 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, failureMessage } from '$lib/api/client.ts';
 import type { HandoverDto, LeadOverviewDto } from '$lib/protocol/console.ts';
 import type { IncidentsState } from '$lib/state/incidents.svelte.ts';
 
@@ -6,10 +6,6 @@ import type { IncidentsState } from '$lib/state/incidents.svelte.ts';
 const REFRESH_MS = 30_000;
 /** Changes arriving in a burst cause one reload, this long after the last. */
 const SETTLE_MS = 600;
-
-function message(error: unknown): string {
-  return error instanceof ApiError || error instanceof Error ? error.message : 'could not load';
-}
 
 /**
  * The shift lead's overview (`GET /api/v1/lead/overview`), reloaded when the live feed shows a
@@ -50,7 +46,7 @@ export class LeadOverviewState {
       this.#overview = overview;
       this.#error = null;
     } catch (error) {
-      if (!this.#closed) this.#error = message(error);
+      if (!this.#closed) this.#error = failureMessage(error);
     }
   }
 
@@ -84,7 +80,7 @@ export class HandoverState {
       this.#handover = await api<HandoverDto>('GET', `/lead/handover?${new URLSearchParams({ since: since.toISOString() })}`);
       this.#error = null;
     } catch (error) {
-      this.#error = message(error);
+      this.#error = failureMessage(error);
     } finally {
       this.#loading = false;
     }

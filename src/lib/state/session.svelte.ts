@@ -121,7 +121,7 @@ export class SessionState {
     try {
       await this.updatePreferences({ onShift: !this.onShift });
     } catch (error) {
-      this.#shiftError = error instanceof Error ? error.message : 'could not save';
+      this.#shiftError = failureMessage(error);
     } finally {
       this.#shiftSaving = false;
     }

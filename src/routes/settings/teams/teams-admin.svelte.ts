@@ -1,4 +1,4 @@
-import { api, ApiError } from '$lib/api/client.ts';
+import { api, ApiError, failureMessage } from '$lib/api/client.ts';
 import type { UserDto } from '$lib/protocol/api.ts';
 import type { TeamDto } from '$lib/protocol/console.ts';
 
@@ -79,7 +79,6 @@ export class TeamsAdmin {
   }
 
   #fail(error: unknown): void {
-    this.#error =
-      error instanceof ApiError ? { message: error.message, path: error.path } : { message: error instanceof Error ? error.message : 'the request failed' };
+    this.#error = { message: failureMessage(error), path: error instanceof ApiError ? error.path : undefined };
   }
 }
