@@ -12,7 +12,6 @@ import { sendToAdminSocket } from './cli/admin-socket.ts';
 import { topologyImportInput } from './topology/topology-cli.ts';
 import { announceRevocation } from './realtime/socket-revocations.ts';
 import { announceScreenNews } from './realtime/screen-news.ts';
-import { announceSourcesChanged } from './ingest/source-lookup.ts';
 import { openSecretKeys } from './auth/secret-key.ts';
 
 async function readStdin(): Promise<string> {
@@ -40,12 +39,11 @@ async function execute(argv: string[]): Promise<CommandResult> {
     // A fresh folder or database has no tables yet: every command but `db …` needs the schema the
     // server would have created on its first start (on Postgres the migrator takes an advisory lock).
     if (argv[0] !== 'db') await database.migrate();
-    // Servers on the same Postgres end the sockets of the sessions a command ended, redraw the maps of the
-    // clients it changed and read a changed source afresh (no-ops on PGlite: no server runs).
+    // Servers on the same Postgres end the sockets of the sessions a command ended and redraw the maps of the
+    // clients it changed (no-ops on PGlite: no server runs). A changed source tells them itself, in its transaction.
     return await runPrepared(argv, prepared, database, {
       userRevoked: (userId) => announceRevocation(database, { userId, reason: 'revoked' }),
       topologyChanged: (clients) => announceScreenNews(database, 'cli', { kind: 'topology:changed', clients }),
-      sourceChanged: () => announceSourcesChanged(database),
       // Only `secrets …` commands read the keys; no other command needs them.
       secretsSetup: (options) => openSecretKeys(config, options),
     });

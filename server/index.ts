@@ -123,7 +123,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
       processId,
     );
     // One copy of the sources ingest looks up: a change to a source, in this process or another, makes it forget.
-    const sourceLookup = new SourceLookup({ database, secrets, log: app.log, cacheMs: config.sourceCacheMs });
+    const sourceLookup = new SourceLookup({ database, secrets, cacheMs: config.sourceCacheMs });
     otherProcesses = follower ? await hearOtherProcesses({ database, follower, revocations, news, sources: sourceLookup, log: app.log }) : null;
     const commands = new IncidentCommands({ database, writer, openIncidents });
     const renames = new Renames(database, writer);
@@ -158,7 +158,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         },
         topologyImported: (clients) => walls.topologyImported(clients),
         userRevoked: (userId) => revocations.end({ userId, reason: 'revoked' }),
-        sourceChanged: () => sourceLookup.changed(),
+        sourceChanged: () => sourceLookup.forget(),
         // This server's own ring: `secrets rotate-key` run through the socket re-seals with it and switches it.
         secretsSetup: async () => ({ ...keys, generated: null, runningServer: true }),
       });

@@ -13,8 +13,8 @@ type SourceRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /**
  * Inbound integrations: admins list them, create them (the token is shown once), give one a new token, disable
- * or enable one, and set a Grafana source's HMAC secret. After a change ingest in every process forgets the
- * sources it looked up, so the change applies to the next webhook.
+ * or enable one, and set a Grafana source's HMAC secret. A change reaches the next webhook: this process forgets
+ * the sources it looked up at once, the others when they hear the change's transaction commit.
  */
 export function sourceRoutes(app: FastifyInstance, { database, secrets }: AppContext, sourceLookup: SourceLookup): void {
   const admin = { config: { role: 'admin' as const } };
@@ -47,21 +47,21 @@ export function sourceRoutes(app: FastifyInstance, { database, secrets }: AppCon
     const { hmacSecret } = parseOrThrow(setSourceHmacSecretRequest, request.body);
     const sealed = await secrets.seal(hmacSecret, 'sources.hmac_secret');
     const source = await setSourceHmacSecret(database.db, id, sealed, audited(request, 'source.update', { changed: { hmacSecret: '(set)' } }));
-    await sourceLookup.changed();
+    sourceLookup.forget();
     return { source };
   });
   // The new token is in this answer only; senders using the old one are refused from now on.
   app.post<{ Params: { id: string } }>('/api/v1/sources/:id/token', admin, async (request) => {
     const id = sourceIdOf(request);
     const rotated = await rotateSourceToken(database.db, id, audited(request, 'source.rotate_token', { changed: { token: '(rotated)' } }));
-    await sourceLookup.changed();
+    sourceLookup.forget();
     return rotated;
   });
   app.patch<{ Params: { id: string } }>('/api/v1/sources/:id', admin, async (request) => {
     const id = sourceIdOf(request);
     const { enabled } = parseOrThrow(updateSourceRequest, request.body);
     const source = await setSourceEnabled(database.db, id, enabled, audited(request, 'source.update', { changed: { enabled } }));
-    await sourceLookup.changed();
+    sourceLookup.forget();
     return { source };
   });
 }

@@ -7,6 +7,7 @@ import { BY_CLI, recordAudit, type AuditRecord } from '../audit/audit-log.ts';
 import { DomainError } from '../errors.ts';
 import { isSealed, StoredSecretError, type SecretBox, type SecretColumn } from './secret-box.ts';
 import type { SecretsSetup } from './secret-key.ts';
+import { noticeSourcesChanged } from '../ingest/source-lookup.ts';
 
 /** What `watchfloor secrets reset` replaced and cleared. */
 export interface SecretsReset {
@@ -91,6 +92,8 @@ export async function resetLostSecrets(database: Database, setup: SecretsSetup):
       done.sourcesWithoutSecret.push(source.name);
       audit.push({ ...BY_CLI, action: 'source.hmac_secret_lost', entity: 'source', entityId: source.id, detail: { name: source.name, keyId: secrets.keyId } });
     }
+    // Servers must not go on checking Grafana's signatures with the secrets they hold.
+    if (done.sourcesWithoutSecret.length > 0) await noticeSourcesChanged(tx);
     if (!done.vapidKeysReplaced && !done.actionSecretReplaced && done.sourcesWithoutSecret.length === 0) {
       throw new DomainError(
         'conflict',

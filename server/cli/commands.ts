@@ -92,8 +92,11 @@ export interface CommandHooks {
   resetDemo?: () => Promise<void>;
   /** A user's sessions were ended (password reset, disabled): close their open sockets too. */
   userRevoked?: (userId: string) => Promise<void>;
-  /** A source's token or state changed: running servers' ingest must not go on with their copies. */
-  sourceChanged?: () => Promise<void>;
+  /**
+   * A source's token, state or secret changed, run by the server itself (the admin socket): its ingest must forget
+   * the sources it holds. Other processes hear it from the change's transaction.
+   */
+  sourceChanged?: () => void;
   /** A topology was imported: lay out the new nodes and tell the screens. */
   topologyImported?: TopologyImported;
   /** The CLI alone laid out an imported topology: tell the screens of the servers on its Postgres. */
@@ -226,7 +229,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const { source, token } = await rotateSourceToken(database.db, found.id, (tx, rotated) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'source.rotate_token', entity: 'source', entityId: rotated.id, detail: { changed: { token: '(rotated)' } } }),
           );
-          await hooks.sourceChanged?.();
+          hooks.sourceChanged?.();
           return ok(
             { id: source.id, token },
             `New token for ${source.format} source ${source.name} (${source.id}); the old one is refused from now on.\nToken (shown once, store it in the sender): ${token}`,
@@ -244,7 +247,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const source = await setSourceEnabled(database.db, found.id, enabled, (tx, updated) =>
             recordAudit(database, tx, { ...BY_CLI, action: 'source.update', entity: 'source', entityId: updated.id, detail: { changed: { enabled } } }),
           );
-          await hooks.sourceChanged?.();
+          hooks.sourceChanged?.();
           const text = enabled ? `Enabled source ${source.name}: its webhooks are taken again.` : `Disabled source ${source.name}: its webhooks are refused until it is enabled again.`;
           return ok({ id: source.id, name: source.name, enabled: source.enabled }, text, v.json);
         };
@@ -328,7 +331,7 @@ export function prepareCommand(argv: string[], stdin: string | null): PreparedCo
           const setup = await secretsSetupOf(hooks, { generate: true });
           const reset = await resetLostSecrets(database, setup);
           // Grafana sources lost their HMAC secret: servers must not go on checking with the one they hold.
-          await hooks.sourceChanged?.();
+          hooks.sourceChanged?.();
           return ok({ ...reset, generatedKeyFile: setup.generated }, describeSecretsReset(reset, setup), v.json);
         };
       }

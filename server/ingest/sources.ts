@@ -6,6 +6,7 @@ import type { CreateSourceRequest, SourceDto } from '../../src/lib/protocol/api.
 import { DomainError } from '../errors.ts';
 import { hashToken, newSecret } from '../auth/tokens.ts';
 import type { Sealed } from '../auth/secret-box.ts';
+import { noticeSourcesChanged } from './source-lookup.ts';
 
 function toDto(row: typeof sources.$inferSelect): SourceDto {
   return {
@@ -76,7 +77,7 @@ export async function findSourceByName(db: Db, name: string): Promise<SourceDto 
 /**
  * Changes one source in a transaction that holds its row: `change` sees it as it is and returns the columns to
  * set (null: it is so already, nothing is written or recorded; or throws to refuse), then `afterward` runs in the
- * same transaction.
+ * same transaction, which tells every server process to read sources afresh when it commits.
  */
 async function updateSource(
   db: Db,
@@ -90,6 +91,7 @@ async function updateSource(
     const columns = change(found);
     if (columns === null) return toDto(found);
     const [updated] = await tx.update(sources).set(columns).where(eq(sources.id, id)).returning();
+    await noticeSourcesChanged(tx);
     const source = toDto(updated);
     await afterward?.(tx, source);
     return source;
