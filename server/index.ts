@@ -35,6 +35,7 @@ import { SourceLookup } from './ingest/source-lookup.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { infoRoutes } from './api/info-routes.ts';
 import { newestChangeId, pruneSignals, readChangesAfter } from './db/incident-store.ts';
+import { EmbeddedMaintenance } from './db/embedded-maintenance.ts';
 import { resetDemoEstate, startDemo, type Demo } from './demo/demo-estate.ts';
 import { installWallFeatures } from './walls/wall-features.ts';
 import { IncidentCommands } from './incidents/incident-commands.ts';
@@ -173,6 +174,9 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
         .catch((err: unknown) => app.log.warn({ err }, 'housekeeping failed'));
     }, 3600_000);
     housekeeping.unref();
+    // A Postgres server vacuums and checkpoints by itself; embedded PGlite has no process to do it.
+    const maintenance = database.kind === 'pglite' ? new EmbeddedMaintenance(database, { log: app.log }) : null;
+    maintenance?.start();
     const wildcard = config.host === '0.0.0.0' || config.host === '::';
     const url = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     // The demo posts to its own webhooks: over loopback when listening everywhere, else where we listen.
@@ -197,6 +201,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
           await writer.idle();
           await otherProcesses?.stop();
           await push.close();
+          await maintenance?.stop();
           await database.close();
         })();
         return stopping;

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { openDatabase, type Database } from '../../server/db/database.ts';
+import { EmbeddedMaintenance } from '../../server/db/embedded-maintenance.ts';
+
+// Embedded PGlite only: a Postgres server vacuums and checkpoints by itself.
+describe('embedded PGlite maintenance', () => {
+  let dir: string;
+  let database: Database;
+  let maintenance: EmbeddedMaintenance;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-maintenance-'));
+    database = await openDatabase({ url: null, dataDir: dir });
+    maintenance = new EmbeddedMaintenance(database);
+  });
+  afterAll(async () => {
+    await maintenance?.stop();
+    await database?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The WAL segment files on disk. */
+  const walSegments = () => fs.readdirSync(path.join(dir, 'pglite', 'pg_wal')).filter((name) => /^[0-9A-F]{24}$/.test(name));
+
+  it('checkpoints once WAL was written, so the WAL before it leaves the disk', async () => {
+    const { rows } = database;
+    await rows(sql`create table filler (id bigserial primary key, body text not null)`);
+    const [{ first }] = await rows<{ first: string }>(sql`select pg_walfile_name(pg_current_wal_lsn()) as first`);
+    for (let i = 0; i < 3; i++) {
+      await rows(sql`insert into filler (body) values ('x')`);
+      await rows(sql`select pg_switch_wal()`);
+    }
+    expect(walSegments()).toContain(first);
+
+    expect((await maintenance.run()).checkpointed).toBe(true);
+    expect(walSegments()).not.toContain(first);
+    // Nothing written since: no checkpoint, which would hold the database for nothing.
+    expect((await maintenance.run()).checkpointed).toBe(false);
+  });
+
+  it('vacuums and analyses a table autovacuum would, so updating it over and over does not grow it', async () => {
+    const { rows } = database;
+    await rows(sql`create table churn (id int primary key, n int not null, pad text not null)`);
+    await rows(sql`insert into churn select g, 0, repeat('p', 200) from generate_series(1, 2000) g`);
+    const size = async () => Number((await rows<{ bytes: string }>(sql`select pg_table_size('churn')::text as bytes`))[0].bytes);
+    const initial = await size();
+
+    const rounds = [];
+    for (let i = 0; i < 8; i++) {
+      await rows(sql`update churn set n = n + 1`);
+      rounds.push(await maintenance.run());
+    }
+    expect(rounds[0].vacuumed).toContain('public.churn');
+    // Each update leaves 2,000 dead rows; vacuumed, their space takes the next update's rows (~9× without).
+    expect(await size()).toBeLessThan(initial * 3);
+    const [stats] = await rows<{ analysed: boolean; dead: number }>(
+      sql`select last_analyze is not null as analysed, n_dead_tup::int as dead from pg_stat_user_tables where relname = 'churn'`,
+    );
+    expect(stats).toEqual({ analysed: true, dead: 0 });
+  });
+});
