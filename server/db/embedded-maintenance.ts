@@ -21,9 +21,9 @@ export interface MaintenanceRound {
  * the planner never gets statistics, and after some 2 billion transactions Postgres stops taking writes to
  * protect itself from transaction ID wraparound.
  *
- * Each round VACUUM (ANALYZE)s the tables autovacuum would take, at its own thresholds (dead rows, rows
- * inserted or changed since, transaction ID age), then takes a checkpoint if WAL was written since the
- * last one, so Postgres recycles the WAL before it. Both hold the one database thread while they work (a
+ * Each round VACUUM (ANALYZE)s the tables autovacuum would take, catalogs included, at its own thresholds
+ * (dead rows, rows inserted or changed since, transaction ID age), then takes a checkpoint if WAL was
+ * written since the last one, so Postgres recycles the WAL before it. Both hold the one database thread while they work (a
  * checkpoint after heavy ingest: ~100 ms), which is why rounds are minutes apart.
  */
 export class EmbeddedMaintenance {
@@ -67,7 +67,7 @@ export class EmbeddedMaintenance {
     return { vacuumed, checkpointed };
   }
 
-  /** The tables autovacuum would vacuum or analyse now, by its own settings, each vacuumed and analysed. */
+  /** The tables autovacuum would vacuum or analyse now, by its own settings, catalogs included: each vacuumed and analysed. */
   async #vacuumDue(): Promise<string[]> {
     const setting = (name: string) => sql`current_setting(${name})::float8`;
     const tableRows = sql`greatest(c.reltuples, 0)`; // -1 until first vacuumed or analysed
@@ -75,11 +75,12 @@ export class EmbeddedMaintenance {
     await this.#database.rows(sql`select pg_stat_force_next_flush()`);
     const due = await this.#database.rows<{ name: string }>(
       sql`select format('%I.%I', s.schemaname, s.relname) as name
-          from pg_stat_user_tables s join pg_class c on c.oid = s.relid
-          where s.n_dead_tup > ${setting('autovacuum_vacuum_threshold')} + ${setting('autovacuum_vacuum_scale_factor')} * ${tableRows}
+          from pg_stat_all_tables s join pg_class c on c.oid = s.relid
+          -- The catalogs too (their transaction IDs age like any table's); TOAST tables go with their own.
+          where s.schemaname <> 'pg_toast' and (s.n_dead_tup > ${setting('autovacuum_vacuum_threshold')} + ${setting('autovacuum_vacuum_scale_factor')} * ${tableRows}
              or s.n_ins_since_vacuum > ${setting('autovacuum_vacuum_insert_threshold')} + ${setting('autovacuum_vacuum_insert_scale_factor')} * ${tableRows}
              or s.n_mod_since_analyze > ${setting('autovacuum_analyze_threshold')} + ${setting('autovacuum_analyze_scale_factor')} * ${tableRows}
-             or age(c.relfrozenxid) > ${setting('autovacuum_freeze_max_age')}
+             or age(c.relfrozenxid) > ${setting('autovacuum_freeze_max_age')})
           order by 1`,
     );
     // The names come from the catalog, quoted by format's %I.
