@@ -25,8 +25,9 @@ describe('embedded PGlite maintenance', () => {
   /** The WAL segment files on disk. */
   const walSegments = () => fs.readdirSync(path.join(dir, 'pglite', 'pg_wal')).filter((name) => /^[0-9A-F]{24}$/.test(name));
 
-  it('checkpoints once WAL was written, so the WAL before it leaves the disk', async () => {
+  it('checkpoints when WAL was written, so the WAL before it leaves the disk', async () => {
     const { rows } = database;
+    const checkpoints = new EmbeddedMaintenance(database, { checkpointIntervalMs: 0 });
     await rows(sql`create table filler (id bigserial primary key, body text not null)`);
     const [{ first }] = await rows<{ first: string }>(sql`select pg_walfile_name(pg_current_wal_lsn()) as first`);
     for (let i = 0; i < 3; i++) {
@@ -35,10 +36,19 @@ describe('embedded PGlite maintenance', () => {
     }
     expect(walSegments()).toContain(first);
 
-    expect((await maintenance.run()).checkpointed).toBe(true);
+    expect((await checkpoints.run()).checkpointed).toBe(true);
     expect(walSegments()).not.toContain(first);
     // Nothing written since: no checkpoint, which would hold the database for nothing.
-    expect((await maintenance.run()).checkpointed).toBe(false);
+    expect((await checkpoints.run()).checkpointed).toBe(false);
+    await rows(sql`insert into filler (body) values ('y')`);
+    expect((await checkpoints.run()).checkpointed).toBe(true);
+  });
+
+  it('takes a checkpoint at most once per checkpoint interval', async () => {
+    const checkpoints = new EmbeddedMaintenance(database, { checkpointIntervalMs: 60_000 });
+    expect((await checkpoints.run()).checkpointed).toBe(true);
+    await database.rows(sql`insert into filler (body) values ('z')`);
+    expect((await checkpoints.run()).checkpointed).toBe(false);
   });
 
   it('vacuums and analyses a table autovacuum would, so updating it over and over does not grow it', async () => {
@@ -54,6 +64,7 @@ describe('embedded PGlite maintenance', () => {
       rounds.push(await maintenance.run());
     }
     expect(rounds[0].vacuumed).toContain('public.churn');
+    expect(rounds[0].analysed).toContain('public.churn');
     // Each update leaves 2,000 dead rows; vacuumed, their space takes the next update's rows (~9× without).
     expect(await size()).toBeLessThan(initial * 3);
     const [stats] = await rows<{ analysed: boolean; dead: number }>(
