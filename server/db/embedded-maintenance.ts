@@ -1,3 +1,4 @@
+import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { sql, type SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Tx } from './database.ts';
@@ -81,15 +82,18 @@ export class EmbeddedMaintenance {
 
   /**
    * Vacuums, and analyses, the tables autovacuum would now, by its own settings, catalogs included. One
-   * statement each, so webhooks waiting for the database get their turn in between.
+   * statement at a time, so webhooks waiting for the database get their turn in between.
    */
   async #vacuumAndAnalyseDue(): Promise<Pick<MaintenanceRound, 'vacuumed' | 'analysed'>> {
     const rows = <T>(query: SQL, tx?: Tx) => this.#database.rows<T>(query, tx);
+    // PGlite answers without I/O: without a turn of the event loop between statements, webhooks that
+    // arrive meanwhile are not even read until the round ends.
+    const statement = async <T>(query: SQL) => (await turnOfEventLoop(), rows<T>(query));
     const setting = (name: string) => sql`current_setting(${name})::float8`;
     const tableRows = sql`greatest(c.reltuples, 0)`; // -1 until first vacuumed or analysed
     // Row counts reach the statistics at most once a second; this makes the latest count too.
-    await rows(sql`select pg_stat_force_next_flush()`);
-    const due = await rows<{ name: string; needs_vacuum: boolean; needs_analysis: boolean }>(
+    await statement(sql`select pg_stat_force_next_flush()`);
+    const due = await statement<{ name: string; needs_vacuum: boolean; needs_analysis: boolean }>(
       sql`select * from (
             select format('%I.%I', s.schemaname, s.relname) as name,
               s.n_dead_tup > ${setting('autovacuum_vacuum_threshold')} + ${setting('autovacuum_vacuum_scale_factor')} * ${tableRows}
@@ -103,8 +107,9 @@ export class EmbeddedMaintenance {
           order by name`,
     );
     // The names come from the catalog, quoted by format's %I.
-    for (const table of due.filter((t) => t.needs_vacuum)) await rows(sql`vacuum ${sql.raw(table.name)}`);
+    for (const table of due.filter((t) => t.needs_vacuum)) await statement(sql`vacuum ${sql.raw(table.name)}`);
     for (const table of due.filter((t) => t.needs_analysis)) {
+      await turnOfEventLoop();
       await this.#database.db.transaction(async (tx) => {
         // A tenth of Postgres's default sample: ~30 ms for a table of this schema instead of ~300, on the
         // thread everything waits for, and enough for its plans (lookups by key, open incidents).
@@ -119,6 +124,7 @@ export class EmbeddedMaintenance {
     const last = this.#lastCheckpoint;
     if (last !== null && performance.now() - last.at < this.#checkpointIntervalMs) return false;
     if (last !== null && (await this.#walPosition()) === last.lsn) return false;
+    await turnOfEventLoop();
     await this.#database.rows(sql`checkpoint`);
     this.#lastCheckpoint = { lsn: await this.#walPosition(), at: performance.now() };
     return true;

@@ -73,6 +73,15 @@ describe('embedded PGlite maintenance', () => {
     expect(stats).toEqual({ analysed: true, dead: 0 });
   });
 
+  it('lets other work run between its statements: the database is this thread, and webhooks must not wait for a whole round', async () => {
+    await database.rows(sql`update churn set n = n + 1`);
+    let done = false;
+    const round = maintenance.run().then(() => (done = true));
+    const ranDuringRound = await new Promise<boolean>((resolve) => setTimeout(() => resolve(!done), 0));
+    await round;
+    expect(ranDuringRound).toBe(true);
+  });
+
   it('vacuums the catalogs too: their transaction IDs age like those of any table', async () => {
     // Tables that come and go leave dead rows in the catalogs, as only a vacuum of them clears.
     for (let i = 0; i < 100; i++) {
