@@ -29,4 +29,14 @@ describe.each(DATABASES)('signal retention on $name', (database) => {
     const [{ kept }] = await rows<{ kept: number }>(sql`select count(*)::int as kept from alerts`);
     expect(kept).toBe(25);
   });
+
+  it('lets other work run between chunks: on embedded PGlite a long prune held every webhook until it ended', async () => {
+    const { rows } = server.context.database;
+    await rows(sql`update signals set received_at = now() - interval '40 days'`);
+    let pruned = false;
+    const pruning = pruneSignals(server.context.database, new Date(Date.now() - 30 * 86_400_000), 1).then(() => (pruned = true));
+    const ranDuringPrune = await new Promise<boolean>((resolve) => setTimeout(() => resolve(!pruned), 0));
+    await pruning;
+    expect(ranDuringPrune).toBe(true);
+  });
 });
