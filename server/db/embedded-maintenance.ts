@@ -1,4 +1,3 @@
-import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { sql, type SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database, Tx } from './database.ts';
@@ -86,14 +85,11 @@ export class EmbeddedMaintenance {
    */
   async #vacuumAndAnalyseDue(): Promise<Pick<MaintenanceRound, 'vacuumed' | 'analysed'>> {
     const rows = <T>(query: SQL, tx?: Tx) => this.#database.rows<T>(query, tx);
-    // PGlite answers without I/O: without a turn of the event loop between statements, webhooks that
-    // arrive meanwhile are not even read until the round ends.
-    const statement = async <T>(query: SQL) => (await turnOfEventLoop(), rows<T>(query));
     const setting = (name: string) => sql`current_setting(${name})::float8`;
     const tableRows = sql`greatest(c.reltuples, 0)`; // -1 until first vacuumed or analysed
     // Row counts reach the statistics at most once a second; this makes the latest count too.
-    await statement(sql`select pg_stat_force_next_flush()`);
-    const due = await statement<{ name: string; needs_vacuum: boolean; needs_analysis: boolean }>(
+    await rows(sql`select pg_stat_force_next_flush()`);
+    const due = await rows<{ name: string; needs_vacuum: boolean; needs_analysis: boolean }>(
       sql`select * from (
             select format('%I.%I', s.schemaname, s.relname) as name,
               s.n_dead_tup > ${setting('autovacuum_vacuum_threshold')} + ${setting('autovacuum_vacuum_scale_factor')} * ${tableRows}
@@ -109,9 +105,8 @@ export class EmbeddedMaintenance {
     // The names come from the catalog, quoted by format's %I.
     const vacuumed = due.filter((t) => t.needs_vacuum).map((t) => t.name);
     const analysed = due.filter((t) => t.needs_analysis).map((t) => t.name);
-    for (const name of vacuumed) await statement(sql`vacuum ${sql.raw(name)}`);
+    for (const name of vacuumed) await rows(sql`vacuum ${sql.raw(name)}`);
     for (const name of analysed) {
-      await turnOfEventLoop();
       await this.#database.db.transaction(async (tx) => {
         // A tenth of Postgres's default sample: ~30 ms for a table of this schema instead of ~300, on the
         // thread everything waits for, and enough for its plans (lookups by key, open incidents).
@@ -126,7 +121,6 @@ export class EmbeddedMaintenance {
     const last = this.#lastCheckpoint;
     if (last !== null && performance.now() - last.at < this.#checkpointIntervalMs) return false;
     if (last !== null && (await this.#walPosition()) === last.lsn) return false;
-    await turnOfEventLoop();
     await this.#database.rows(sql`checkpoint`);
     this.#lastCheckpoint = { lsn: await this.#walPosition(), at: performance.now() };
     return true;

@@ -4,7 +4,6 @@
  * (jsonb_to_recordset), which both PGlite and postgres.js run without per-row round trips or the
  * query builder's overhead.
  */
-import { setImmediate as turnOfEventLoop } from 'node:timers/promises';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from './database.ts';
 import type { AlertRecord, IncidentRecord, TimelineEntry, Signal } from '../engine/types.ts';
@@ -484,15 +483,10 @@ export async function openIncidentSnapshot(
   });
 }
 
-/**
- * Deletes signals older than the retention period, in bounded chunks so no lock is held for long, with a turn
- * of the event loop before each: embedded PGlite answers without I/O, and an hour's worth of signals in
- * chunks chained without one would hold every webhook until the last.
- */
+/** Deletes signals older than the retention period, in bounded chunks so no lock is held for long. */
 export async function pruneSignals(database: Database, olderThan: Date, chunk = 10_000): Promise<number> {
   let total = 0;
   for (;;) {
-    await turnOfEventLoop();
     const rows = await database.rows<{ n: number }>(
       sql`with gone as (delete from signals where id in (select id from signals where received_at < ${olderThan.toISOString()}::timestamptz limit ${chunk}) returning 1)
           select count(*)::int as n from gone`,
