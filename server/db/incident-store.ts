@@ -245,13 +245,24 @@ export interface IngestWrite {
   signals: { signal: Signal; receivedAt: Date }[];
 }
 
+/** One source's batch as one statement, built (its rows turned into parameters) before it runs: see {@link ingestStatement}. */
+export interface IngestStatement {
+  query: SQL;
+  /** Whether it records changes (it does when it writes incidents), which it then returns. */
+  recordsChanges: boolean;
+}
+
 /**
  * Writes one source's batch in one statement — incidents, alerts, timeline, signals and a change row per
- * incident, built as screens see it — and returns those changes in order. One round trip instead of six:
+ * incident, built as screens see it — which returns those changes in order. One round trip instead of six:
  * data-modifying CTEs all run, and foreign keys (alerts, timeline → incidents) are checked at the end of
- * the statement, when the incidents are in.
+ * the statement, when the incidents are in. Null when there is nothing to write.
+ *
+ * Built apart from running ({@link runIngestStatement}) so that ingest can build it while the batch before
+ * holds the writer: turning thousands of rows into parameters is milliseconds during which the writer
+ * would otherwise wait.
  */
-export async function writeIngest(database: Database, tx: Tx, write: IngestWrite): Promise<IncidentChange[]> {
+export function ingestStatement(write: IngestWrite): IngestStatement | null {
   const steps: SQL[] = [];
   const step = (name: string, statement: SQL) => steps.push(sql`${sql.raw(name)} as (${statement})`);
   if (write.incidents.length > 0) step('upserted', incidentUpsert(write.incidents));
@@ -262,13 +273,17 @@ export async function writeIngest(database: Database, tx: Tx, write: IngestWrite
   if (rewritten.length > 0) step('rewritten', alertUpsert(rewritten));
   if (write.timeline.length > 0) step('noted', timelineInsert(write.timeline));
   if (write.signals.length > 0) step('recorded_signals', signalInsert(write.sourceId, write.signals));
-  if (steps.length === 0) return [];
-  if (write.incidents.length === 0) {
-    await database.rows(sql`with ${sql.join(steps, sql`, `)} select 1 where false`, tx);
-    return [];
-  }
+  if (steps.length === 0) return null;
+  if (write.incidents.length === 0) return { query: sql`with ${sql.join(steps, sql`, `)} select 1 where false`, recordsChanges: false };
   step('recorded', changeInsert(write.incidents.map((i) => i.id), sql.raw('upserted')));
-  return readChanges(database, tx, steps, sql.raw('upserted'));
+  return { query: changesQuery(steps, sql.raw('upserted')), recordsChanges: true };
+}
+
+/** Runs an {@link ingestStatement} in `tx`; returns the changes it recorded. */
+export async function runIngestStatement(database: Database, tx: Tx, statement: IngestStatement | null): Promise<IncidentChange[]> {
+  if (statement === null) return [];
+  const rows = await database.rows<ChangeRow>(statement.query, tx);
+  return statement.recordsChanges ? changesOf(rows) : [];
 }
 
 /**
@@ -293,15 +308,9 @@ const changeInsert = (ids: string[], from: SQL): SQL =>
 /** An incident's node list as JSON text: one native parse, where an array column is parsed character by character in JS. */
 const NODES_JSON = sql`coalesce(array_to_json(i.nodes), '[]')::text`;
 
-/** Runs `steps` (the last one named `recorded`, a {@link changeInsert} from `from`) and returns the changes it recorded. */
-async function readChanges(database: Database, tx: Tx, steps: SQL[], from: SQL): Promise<IncidentChange[]> {
-  return changesOf(
-    await database.rows<ChangeRow>(
-      sql`with ${sql.join(steps, sql`, `)} select r.id, r.data::text as data, ${NODES_JSON} as nodes from recorded r join ${from} i on i.id = r.entity_id::uuid order by r.id`,
-      tx,
-    ),
-  );
-}
+/** `steps` (the last one named `recorded`, a {@link changeInsert} from `from`), selecting the changes it recorded as {@link ChangeRow}s. */
+const changesQuery = (steps: SQL[], from: SQL): SQL =>
+  sql`with ${sql.join(steps, sql`, `)} select r.id, r.data::text as data, ${NODES_JSON} as nodes from recorded r join ${from} i on i.id = r.entity_id::uuid order by r.id`;
 
 /** A change row as read back, its data as text, with its incident's node list: the incident as screens see it. */
 type ChangeRow = { id: number | string; data: string; nodes: string };
@@ -379,7 +388,7 @@ export async function insertTimeline(database: Database, tx: Tx, entries: Timeli
 /** One change row per changed incident, in order, read from the table; their ids are the global order screens follow. */
 export async function recordIncidentChanges(database: Database, tx: Tx, incidentIds: string[]): Promise<IncidentChange[]> {
   if (incidentIds.length === 0) return [];
-  return readChanges(database, tx, [sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`], sql`incidents`);
+  return changesOf(await database.rows<ChangeRow>(changesQuery([sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`], sql`incidents`), tx));
 }
 
 /**

@@ -7,7 +7,7 @@ import { carryForward, type EngineState, type StateScope, type WrittenOutput } f
 import { EngineMemory, withRead, type LearnedPart } from '../engine/engine-memory.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
-import { loadEngineState, writeIngest } from '../db/incident-store.ts';
+import { ingestStatement, loadEngineState, runIngestStatement, type IngestStatement } from '../db/incident-store.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -25,13 +25,14 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-/** One source's part of a batch, worked out: the state the engine ran on (exact for `scope`) and what it made of it. */
+/** One source's part of a batch, worked out: the state the engine ran on (exact for `scope`), what it made of it, and the statement that writes it. */
 interface SourceWork {
   source: IngestSource;
   jobs: Job[];
   scope: StateScope;
   state: EngineState;
   output: EngineOutput;
+  statement: IngestStatement | null;
 }
 
 /** A committed transaction's turn and what it wrote, for memory to learn. */
@@ -67,8 +68,9 @@ const MAX_BATCH_SIGNALS = 5000;
  *
  * On Postgres, batches overlap: while one batch writes, the next reads its state on another
  * connection and runs the engine, carrying the state forward over the writing batch's output (which
- * that read cannot see yet). Its transaction then only writes — if no other writer came in between
- * (its turn follows directly); otherwise it reads and runs the engine again inside its transaction.
+ * that read cannot see yet), and builds its write statement. Its transaction then only sends that — if no other
+ * writer came in between (its turn follows directly); otherwise it reads and runs the engine again inside its
+ * transaction.
  * Embedded PGlite runs one statement at a time on this thread, so there nothing would overlap.
  *
  * Either way a batch reads only what memory does not hold (see EngineMemory): most of a batch's alerts
@@ -184,7 +186,7 @@ export class IngestPipeline {
       if (state === undefined) return undefined;
       const output = this.#run(part.source, part.signals, state, now);
       written.push({ sourceId: part.source.id, output });
-      work.push({ source: part.source, jobs: part.jobs, scope, state, output });
+      work.push({ source: part.source, jobs: part.jobs, scope, state, output, statement: statementOf(part.source, part.jobs, state, output) });
     }
     return { afterTurn: ahead.turn, work };
   }
@@ -205,7 +207,7 @@ export class IngestPipeline {
     if (plan !== undefined && plan.afterTurn + 1 === turn) {
       this.#metrics.ingestBatches.inc({ worked_out: 'ahead' });
       announce?.({ turn, written: plan.work.map(({ source, output }) => ({ sourceId: source.id, output })) });
-      for (const work of plan.work) changes.push(...(await this.#write(tx, work)));
+      for (const { statement } of plan.work) changes.push(...(await runIngestStatement(this.#database, tx, statement)));
       return { result: learned(plan.work), changes };
     }
     this.#metrics.ingestBatches.inc({ worked_out: 'in_transaction' });
@@ -218,8 +220,8 @@ export class IngestPipeline {
       const state = carryForward(read.state, written, read.scope) ?? (await this.#readState(tx, undefined, source, signals, now)).state;
       const output = this.#run(source, signals, state, now);
       written.push({ sourceId: source.id, output });
-      const work: SourceWork = { source, jobs: sourceJobs, scope: read.scope, state, output };
-      changes.push(...(await this.#write(tx, work)));
+      const work: SourceWork = { source, jobs: sourceJobs, scope: read.scope, state, output, statement: statementOf(source, sourceJobs, state, output) };
+      changes.push(...(await runIngestStatement(this.#database, tx, work.statement)));
       done.push(work);
     }
     announce?.({ turn, written });
@@ -243,7 +245,6 @@ export class IngestPipeline {
     return { state: known === undefined ? read : withRead(known, read), scope };
   }
 
-
   #run(source: IngestSource, signals: Signal[], state: EngineState, now: Date): EngineOutput {
     const output = processSignals({
       sourceId: source.id,
@@ -264,17 +265,18 @@ export class IngestPipeline {
     }
     return output;
   }
+}
 
-  #write(tx: Tx, { source, jobs, state, output }: Omit<SourceWork, 'scope'>): Promise<IncidentChange[]> {
-    return writeIngest(this.#database, tx, {
-      incidents: output.incidents,
-      alerts: output.alerts,
-      alertsBefore: state.alerts,
-      timeline: condenseTimeline(output.timeline),
-      sourceId: source.id,
-      signals: jobs.flatMap((job) => job.signals.map((signal) => ({ signal, receivedAt: job.receivedAt }))),
-    });
-  }
+/** The statement that writes a source's part of a batch: the engine's output and the raw signals. */
+function statementOf(source: IngestSource, jobs: Job[], state: EngineState, output: EngineOutput): IngestStatement | null {
+  return ingestStatement({
+    incidents: output.incidents,
+    alerts: output.alerts,
+    alertsBefore: state.alerts,
+    timeline: condenseTimeline(output.timeline),
+    sourceId: source.id,
+    signals: jobs.flatMap((job) => job.signals.map((signal) => ({ signal, receivedAt: job.receivedAt }))),
+  });
 }
 
 /** A batch's jobs by source, in order of first arrival. */
