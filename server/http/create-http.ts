@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -34,6 +34,22 @@ export function loggableUrl(url: string): string {
 }
 
 /**
+ * Fastify's own lines for every request ("incoming request", "request completed") at debug, not info: at info
+ * every webhook wrote two lines (the demo's own every two seconds, a storm's thousands a minute), burying what an
+ * operator must see. Refused requests still log at info and failures at error (the error handler).
+ */
+class RequestLinesAtDebug extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) super.requestCompleted(error, request, reply);
+    else if (!this.isLogDisabled(request)) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/**
  * Fastify with the cross-cutting parts every route needs: request ids and structured logs (pino),
  * 1 MiB bodies, JSON errors with known codes, security headers, rate limiting, metrics and the SPA.
  */
@@ -51,6 +67,7 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
         }),
       },
     },
+    logController: new RequestLinesAtDebug(),
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     requestIdHeader: false, // ids are ours: a client cannot smuggle one into the logs
