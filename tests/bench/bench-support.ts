@@ -8,6 +8,15 @@ import postgres from 'postgres';
 
 export const root = path.join(import.meta.dirname, '..', '..');
 
+/**
+ * Webhooks in flight at once when a benchmark drives ingest as fast as the server answers (BENCH_SENDERS,
+ * default 16). What a server sustains is only seen with enough in flight to keep it busy: with four batches of
+ * 500, signals/s was 2,000 over a batch's round trip (~115 ms: ~17,000) while a third of the two cores stood
+ * idle. A storm comes as many webhooks at once: Alertmanager sends each alert group's notification on its own,
+ * and an MSP runs many Alertmanagers.
+ */
+export const maxSenders = Number(process.env.BENCH_SENDERS ?? 16);
+
 /** The p-th percentile of `values` (sorted here; NaN when empty). */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -3,19 +3,19 @@
  * Postgres for several checkouts of Watchfloor (each a folder with this repository and its node_modules), run in
  * alternating rounds so a noisy machine's drift falls on all of them alike (back-to-back runs of bench:ingest
  * here differed by 15 %). Each run: a fresh database, that checkout's server in its own process, 30 batches to
- * warm up, then BENCH_BATCHES (default 120) Alertmanager batches of 500, four in flight; no socket clients. Prints
- * signals/s and the CPU time per signal of the server process and of the database's Postgres backends (on a
- * shared machine steadier than signals/s).
+ * warm up, then BENCH_BATCHES (default 120) Alertmanager batches of 500, BENCH_SENDERS (default 16) in flight; no
+ * socket clients. Prints signals/s and the CPU time per signal of the server process and of the database's Postgres
+ * backends (on a shared machine steadier than signals/s).
  *
  * Try a change: `git worktree add /tmp/before HEAD && ln -s "$PWD/node_modules" /tmp/before/node_modules`, make
  * the change, then `TEST_DATABASE_URL=… npm run bench:ingest-compare -- /tmp/before .`.
- * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 120), BENCH_DATABASE (postgres, the default, or
- * pglite: each run on a fresh embedded database in a temporary folder; no database URL needed), BENCH_NODE_ARGS (for
- * the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
+ * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 120), BENCH_SENDERS, BENCH_DATABASE (postgres, the
+ * default, or pglite: each run on a fresh embedded database in a temporary folder; no database URL needed),
+ * BENCH_NODE_ARGS (for the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { benchTargets, cpuSeconds } from './bench-support.ts';
+import { benchTargets, cpuSeconds, maxSenders } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const checkouts = process.argv.slice(2).map((dir) => path.resolve(dir));
@@ -32,14 +32,14 @@ const batches = Number(process.env.BENCH_BATCHES ?? 120);
 const port = 18_990;
 const url = `http://127.0.0.1:${port}`;
 
-/** Posts `count` batches of 500, four at a time; returns committed signals/s. */
+/** Posts `count` batches of 500, `maxSenders` at a time; returns committed signals/s. */
 async function drive(token: string, count: number): Promise<number> {
   const makeBatch = makeBatchFactory();
   const bodies = Array.from({ length: count }, (_, i) => JSON.stringify(makeBatch(500, `Compare${i}`)));
   const started = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: 4 }, async () => {
+    Array.from({ length: maxSenders }, async () => {
       while (next < count) {
         const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: bodies[next++] });
         await response.arrayBuffer();
@@ -90,7 +90,7 @@ for (let round = 0; round < rounds; round++) {
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 const column = (checkout: string, key: keyof RunResult) => runs.get(checkout)!.map((r) => Math.round(r[key]));
-console.log(JSON.stringify({ bench: 'ingest-compare', database, rounds, batches, runs: Object.fromEntries(runs) }, null, 2));
+console.log(JSON.stringify({ bench: 'ingest-compare', database, rounds, batches, senders: maxSenders, runs: Object.fromEntries(runs) }, null, 2));
 console.log('\n| checkout | signals/s, median (all runs) | server CPU µs/signal | Postgres CPU µs/signal |\n| --- | ---: | ---: | ---: |');
 const cell = (values: number[]) => `${median(values).toLocaleString('en')} (${values.map((v) => v.toLocaleString('en')).join(', ')})`;
 for (const checkout of checkouts) {

@@ -8,15 +8,16 @@
  * Each server first takes BENCH_WARMUP seconds (default 3) of the max phase's load, unmeasured: the targets
  * are sustained rates, and a cold process (JIT, the database's caches) ran its first seconds at half speed.
  *
- * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500"),
- * BENCH_DATABASES (default "pglite,postgres"; postgres only with a database URL), BENCH_WARMUP (seconds).
+ * Options (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (default "1,100,500"), BENCH_DATABASES (default
+ * "pglite,postgres"; postgres only with a database URL), BENCH_WARMUP (seconds), BENCH_SENDERS (webhooks in flight
+ * in the max phase, default 16).
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import { io, type Socket } from 'socket.io-client';
 import type { IncidentDelta } from '../../src/lib/protocol/incidents.ts';
-import { benchTargets, cli, percentile, startServer } from './bench-support.ts';
+import { benchTargets, cli, maxSenders, percentile, startServer } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -106,6 +107,8 @@ function textFrame(text: string): Buffer {
 }
 /** Engine.IO's ping as the server frames it: a one-byte text frame "2". JSON never holds byte 0x01, so it cannot occur inside a delta. */
 const PING_FRAME = Buffer.from([0x81, 0x01, 0x32]);
+/** What every silent screen reads into (each read is looked at before the next). */
+const SILENT_READS = Buffer.alloc(64 * 1024);
 
 /**
  * A screen whose decoding happens on its own machine, as every real one's does: over a plain TCP socket
@@ -116,7 +119,11 @@ const PING_FRAME = Buffer.from([0x81, 0x01, 0x32]);
  */
 function silentClient(url: string, cookie: string): Promise<net.Socket> {
   const { hostname, port } = new URL(url);
-  const socket = net.connect(Number(port), hostname);
+  let take = (_chunk: Buffer) => {};
+  // Read into one buffer all silent screens share, not a new one per read: at 500 screens the deltas are
+  // hundreds of MB/s, and allocating them cost this process (on the server's two cores) what a remote screen
+  // costs its own machine.
+  const socket = net.connect({ port: Number(port), host: hostname, onread: { buffer: SILENT_READS, callback: (read, buffer) => void take(buffer.subarray(0, read)) } });
   socket.write(
     `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
@@ -124,7 +131,7 @@ function silentClient(url: string, cookie: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let seen = '';
     let stage: 'opening' | 'subscribing' | 'live' = 'opening';
-    socket.on('data', (chunk: Buffer) => {
+    take = (chunk) => {
       if (stage === 'live') {
         if (chunk.includes(PING_FRAME)) socket.write(textFrame('3'));
         return;
@@ -140,7 +147,7 @@ function silentClient(url: string, cookie: string): Promise<net.Socket> {
       } else if (seen.includes('"incidents:refused"') || (stage === 'opening' && seen.startsWith('HTTP/1.1') && !seen.startsWith('HTTP/1.1 101'))) {
         reject(new Error(`silent client refused: ${seen.slice(0, 200)}`));
       }
-    });
+    };
     socket.on('error', reject);
   });
 }
@@ -184,10 +191,10 @@ for (const target of await benchTargets('wf-bench-')) {
     cli(target.env, ['user', 'add', '--email', 'bench@example.com', '--name', 'Bench', '--role', 'viewer', '--password-stdin'], password);
     const login = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) });
     const cookie = login.headers.getSetCookie()[0].split(';')[0];
-    if (warmupSeconds > 0) await phase(url, token, [], { batch: 500, concurrency: 4, seconds: warmupSeconds });
+    if (warmupSeconds > 0) await phase(url, token, [], { batch: 500, concurrency: maxSenders, seconds: warmupSeconds });
     for (const count of clientCounts) {
       const { listening, close } = await connectClients(url, cookie, count);
-      const max = await phase(url, token, listening, { batch: 500, concurrency: 4 });
+      const max = await phase(url, token, listening, { batch: 500, concurrency: maxSenders });
       const paced = count >= 500 ? { rate: 5000, batch: 500, concurrency: 4 } : { rate: 1000, batch: 100, concurrency: 2 };
       const steady = await phase(url, token, listening, paced);
       const row = {
@@ -213,5 +220,5 @@ for (const target of await benchTargets('wf-bench-')) {
   }
 }
 
-console.log(JSON.stringify({ bench: 'ingest', seconds, cpus: os.cpus().length, node: process.version, rows }, null, 2));
+console.log(JSON.stringify({ bench: 'ingest', seconds, senders: maxSenders, cpus: os.cpus().length, node: process.version, rows }, null, 2));
 console.table(rows);
