@@ -3,13 +3,13 @@
  * Postgres for several checkouts of Watchfloor (each a folder with this repository and its node_modules), run in
  * alternating rounds so a noisy machine's drift falls on all of them alike (back-to-back runs of bench:ingest
  * here differed by 15 %). Each run: a fresh database, that checkout's server in its own process, 30 batches to
- * warm up, then BENCH_BATCHES (default 120) Alertmanager batches of 500, BENCH_SENDERS (default 16) in flight; no
+ * warm up, then BENCH_BATCHES (default 300) Alertmanager batches of 500, BENCH_SENDERS (default 16) in flight; no
  * socket clients. Prints signals/s and the CPU time per signal of the server process and of the database's Postgres
  * backends (on a shared machine steadier than signals/s).
  *
  * Try a change: `git worktree add /tmp/before HEAD && ln -s "$PWD/node_modules" /tmp/before/node_modules`, make
  * the change, then `TEST_DATABASE_URL=… npm run bench:ingest-compare -- /tmp/before .`.
- * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 120), BENCH_SENDERS, BENCH_DATABASE (postgres, the
+ * Options (env): BENCH_ROUNDS (default 4), BENCH_BATCHES (default 300), BENCH_SENDERS, BENCH_DATABASE (postgres, the
  * default, or pglite: each run on a fresh embedded database in a temporary folder; no database URL needed),
  * BENCH_NODE_ARGS (for the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
@@ -28,7 +28,7 @@ if (checkouts.length === 0 || !['postgres', 'pglite'].includes(database) || (dat
 }
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
-const batches = Number(process.env.BENCH_BATCHES ?? 120);
+const batches = Number(process.env.BENCH_BATCHES ?? 300);
 const port = 18_990;
 const url = `http://127.0.0.1:${port}`;
 
