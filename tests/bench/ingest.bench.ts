@@ -123,7 +123,17 @@ function silentClient(url: string, cookie: string): Promise<net.Socket> {
   // Read into one buffer all silent screens share, not a new one per read: at 500 screens the deltas are
   // hundreds of MB/s, and allocating them cost this process (on the server's two cores) what a remote screen
   // costs its own machine.
-  const socket = net.connect({ port: Number(port), host: hostname, onread: { buffer: SILENT_READS, callback: (read, buffer) => void take(buffer.subarray(0, read)) } });
+  const socket = net.connect({
+    port: Number(port),
+    host: hostname,
+    onread: {
+      buffer: SILENT_READS,
+      callback: (read) => {
+        take(SILENT_READS.subarray(0, read));
+        return true; // keep reading
+      },
+    },
+  });
   socket.write(
     `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
