@@ -60,8 +60,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** How a server starts besides its configuration. */
+export interface StartOptions {
+  /** Where the start's lines for the operator go (default: stdout). */
+  print?: (line: string) => void;
+  /** How often embedded PGlite's maintenance runs (default: every minute); tests shorten it. */
+  maintenanceIntervalMs?: number;
+}
+
 /** Starts a complete Watchfloor server; used by `npm start` and by the integration tests. */
-export async function startWatchfloor(config: Config, options: { print?: (line: string) => void } = {}): Promise<RunningServer> {
+export async function startWatchfloor(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const print = options.print ?? ((line: string) => console.log(line));
   const metrics = createMetrics();
   const database: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, applicationName: SERVER_APPLICATION_NAME });
@@ -176,7 +184,7 @@ export async function startWatchfloor(config: Config, options: { print?: (line: 
     housekeeping.unref();
     // A Postgres server vacuums and checkpoints by itself; embedded PGlite has no process to do it.
     const maintenance = database.kind === 'pglite' ? new EmbeddedMaintenance(database, { log: app.log }) : null;
-    maintenance?.start();
+    maintenance?.start(options.maintenanceIntervalMs);
     const wildcard = config.host === '0.0.0.0' || config.host === '::';
     const url = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     // The demo posts to its own webhooks: over loopback when listening everywhere, else where we listen.

@@ -5,6 +5,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../server/db/database.ts';
 import { EmbeddedMaintenance } from '../../server/db/embedded-maintenance.ts';
+import { loadConfig } from '../../server/config.ts';
+import { startWatchfloor } from '../../server/index.ts';
+import { DATABASES, TEST_SECRET_KEY } from '../helpers/test-server.ts';
 
 // Embedded PGlite only: a Postgres server vacuums and checkpoints by itself.
 describe('embedded PGlite maintenance', () => {
@@ -95,5 +98,50 @@ describe('embedded PGlite maintenance', () => {
       await database.rows(sql.raw(`drop table passing_${i}`));
     }
     expect((await maintenance.run()).vacuumed).toContain('pg_catalog.pg_attribute');
+  });
+});
+
+describe('the server and database maintenance', () => {
+  /** A server as `npm start` runs it (on `WATCHFLOOR_DATA`, or on `DATABASE_URL`), with maintenance rounds every 100 ms. */
+  const start = (env: Record<string, string>) =>
+    startWatchfloor(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', WATCHFLOOR_DEMO: 'off', WATCHFLOOR_SECRET_KEY: TEST_SECRET_KEY, ...env }), {
+      print: () => {},
+      maintenanceIntervalMs: 100,
+    });
+  /** A table with 2,000 dead rows: past autovacuum's threshold (50 + 20 % of 1,000). */
+  const churn = async (database: Database) => {
+    await database.rows(sql`create table churn (id int primary key, n int not null)`);
+    await database.rows(sql`insert into churn select g, 0 from generate_series(1, 1000) g`);
+    await database.rows(sql`update churn set n = n + 1`);
+    await database.rows(sql`update churn set n = n + 1`);
+  };
+  /** Vacuums of `churn` run by a statement (autovacuum's are counted apart). */
+  const vacuumsByStatement = async (database: Database) =>
+    (await database.rows<{ count: number }>(sql`select vacuum_count::int as count from pg_stat_user_tables where relname = 'churn'`))[0].count;
+
+  it('a server on embedded PGlite vacuums by itself: PGlite has no autovacuum', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-maintenance-server-'));
+    const server = await start({ WATCHFLOOR_DATA: dir });
+    try {
+      await churn(server.context.database);
+      await expect.poll(() => vacuumsByStatement(server.context.database), { timeout: 10_000, interval: 100 }).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const postgres = DATABASES.find((d) => d.name === 'postgres');
+  it.runIf(postgres)('a server on Postgres leaves vacuuming to Postgres (autovacuum, the operator)', async () => {
+    const { url, drop } = await postgres!.url();
+    const server = await start({ DATABASE_URL: url });
+    try {
+      await churn(server.context.database);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // ten rounds' worth, had the server started them
+      expect(await vacuumsByStatement(server.context.database)).toBe(0);
+    } finally {
+      await server.stop();
+      await drop();
+    }
   });
 });
