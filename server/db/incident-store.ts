@@ -245,13 +245,6 @@ export interface IngestWrite {
   signals: { signal: Signal; receivedAt: Date }[];
 }
 
-/** One source's batch as one statement, built (its rows turned into parameters) before it runs: see {@link ingestStatement}. */
-export interface IngestStatement {
-  query: SQL;
-  /** Whether it records changes (it does when it writes incidents), which it then returns. */
-  recordsChanges: boolean;
-}
-
 /**
  * Writes one source's batch in one statement — incidents, alerts, timeline, signals and a change row per
  * incident, built as screens see it — which returns those changes in order. One round trip instead of six:
@@ -262,7 +255,7 @@ export interface IngestStatement {
  * holds the writer: turning thousands of rows into parameters is milliseconds during which the writer
  * would otherwise wait.
  */
-export function ingestStatement(write: IngestWrite): IngestStatement | null {
+export function ingestStatement(write: IngestWrite): SQL | null {
   const steps: SQL[] = [];
   const step = (name: string, statement: SQL) => steps.push(sql`${sql.raw(name)} as (${statement})`);
   if (write.incidents.length > 0) step('upserted', incidentUpsert(write.incidents));
@@ -274,16 +267,15 @@ export function ingestStatement(write: IngestWrite): IngestStatement | null {
   if (write.timeline.length > 0) step('noted', timelineInsert(write.timeline));
   if (write.signals.length > 0) step('recorded_signals', signalInsert(write.sourceId, write.signals));
   if (steps.length === 0) return null;
-  if (write.incidents.length === 0) return { query: sql`with ${sql.join(steps, sql`, `)} select 1 where false`, recordsChanges: false };
+  // Without incidents nothing changes for screens: the statement records no changes and selects no rows.
+  if (write.incidents.length === 0) return sql`with ${sql.join(steps, sql`, `)} select 1 where false`;
   step('recorded', changeInsert(write.incidents.map((i) => i.id), sql.raw('upserted')));
-  return { query: changesQuery(steps, sql.raw('upserted')), recordsChanges: true };
+  return changesQuery(steps, sql.raw('upserted'));
 }
 
 /** Runs an {@link ingestStatement} in `tx`; returns the changes it recorded. */
-export async function runIngestStatement(database: Database, tx: Tx, statement: IngestStatement | null): Promise<IncidentChange[]> {
-  if (statement === null) return [];
-  const rows = await database.rows<ChangeRow>(statement.query, tx);
-  return statement.recordsChanges ? changesOf(rows) : [];
+export async function runIngestStatement(database: Database, tx: Tx, statement: SQL | null): Promise<IncidentChange[]> {
+  return statement === null ? [] : readChanges(database, tx, statement);
 }
 
 /**
@@ -311,6 +303,9 @@ const NODES_JSON = sql`coalesce(array_to_json(i.nodes), '[]')::text`;
 /** `steps` (the last one named `recorded`, a {@link changeInsert} from `from`), selecting the changes it recorded as {@link ChangeRow}s. */
 const changesQuery = (steps: SQL[], from: SQL): SQL =>
   sql`with ${sql.join(steps, sql`, `)} select r.id, r.data::text as data, ${NODES_JSON} as nodes from recorded r join ${from} i on i.id = r.entity_id::uuid order by r.id`;
+
+/** Runs a statement that selects {@link ChangeRow}s (a {@link changesQuery}) and returns them as changes. */
+const readChanges = async (database: Database, tx: Tx, query: SQL): Promise<IncidentChange[]> => changesOf(await database.rows<ChangeRow>(query, tx));
 
 /** A change row as read back, its data as text, with its incident's node list: the incident as screens see it. */
 type ChangeRow = { id: number | string; data: string; nodes: string };
@@ -388,7 +383,7 @@ export async function insertTimeline(database: Database, tx: Tx, entries: Timeli
 /** One change row per changed incident, in order, read from the table; their ids are the global order screens follow. */
 export async function recordIncidentChanges(database: Database, tx: Tx, incidentIds: string[]): Promise<IncidentChange[]> {
   if (incidentIds.length === 0) return [];
-  return changesOf(await database.rows<ChangeRow>(changesQuery([sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`], sql`incidents`), tx));
+  return readChanges(database, tx, changesQuery([sql`recorded as (${changeInsert(incidentIds, sql`incidents`)})`], sql`incidents`));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../db/database.ts';
 import { processSignals, type EngineOutput } from '../engine/process-signals.ts';
 import { groupKeyFor } from '../engine/grouping.ts';
@@ -7,7 +8,7 @@ import { carryForward, type EngineState, type StateScope, type WrittenOutput } f
 import { EngineMemory, withRead, type LearnedPart } from '../engine/engine-memory.ts';
 import type { Signal, SourceMapping } from '../engine/types.ts';
 import type { ChangeWriter } from '../engine/change-writer.ts';
-import { ingestStatement, loadEngineState, runIngestStatement, type IngestStatement } from '../db/incident-store.ts';
+import { ingestStatement, loadEngineState, runIngestStatement } from '../db/incident-store.ts';
 import type { IncidentChange } from '../realtime/coalesce.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -32,7 +33,7 @@ interface SourceWork {
   scope: StateScope;
   state: EngineState;
   output: EngineOutput;
-  statement: IngestStatement | null;
+  statement: SQL | null;
 }
 
 /** A committed transaction's turn and what it wrote, for memory to learn. */
@@ -268,7 +269,7 @@ export class IngestPipeline {
 }
 
 /** The statement that writes a source's part of a batch: the engine's output and the raw signals. */
-function statementOf(source: IngestSource, jobs: Job[], state: EngineState, output: EngineOutput): IngestStatement | null {
+function statementOf(source: IngestSource, jobs: Job[], state: EngineState, output: EngineOutput): SQL | null {
   return ingestStatement({
     incidents: output.incidents,
     alerts: output.alerts,
