@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { loadConfig } from '../../server/config.ts';
-import { startWatchfloor, type RunningServer } from '../../server/index.ts';
+import { startWatchfloor, type RunningServer, type StartOptions } from '../../server/index.ts';
 import { addUser } from '../../server/auth/users.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
 
@@ -52,6 +52,7 @@ export async function startTestServer(
   databaseUrl: string | null,
   env: Record<string, string> = {},
   drop: () => Promise<void> = async () => {},
+  options: Omit<StartOptions, 'print'> = {},
 ): Promise<TestServer> {
   if (databaseUrl === null && !env.WATCHFLOOR_DATA) throw new Error('startTestServer(null) needs env.WATCHFLOOR_DATA');
   // 'memory://' is a test-only choice the environment does not offer: it is set on the parsed config.
@@ -67,7 +68,7 @@ export async function startTestServer(
     ...env,
   });
   if (inMemory) config.databaseUrl = 'memory://';
-  const server = await startWatchfloor(config, { print: () => {} });
+  const server = await startWatchfloor(config, { ...options, print: () => {} });
   return {
     ...server,
     async addUser(email, role, name = email.split('@')[0]) {

@@ -5,9 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../server/db/database.ts';
 import { EmbeddedMaintenance } from '../../server/db/embedded-maintenance.ts';
-import { loadConfig } from '../../server/config.ts';
-import { startWatchfloor } from '../../server/index.ts';
-import { DATABASES, TEST_SECRET_KEY } from '../helpers/test-server.ts';
+import { DATABASES, startTestServer } from '../helpers/test-server.ts';
 
 // Embedded PGlite only: a Postgres server vacuums and checkpoints by itself.
 describe('embedded PGlite maintenance', () => {
@@ -102,12 +100,8 @@ describe('embedded PGlite maintenance', () => {
 });
 
 describe('the server and database maintenance', () => {
-  /** A server as `npm start` runs it (on `WATCHFLOOR_DATA`, or on `DATABASE_URL`), with maintenance rounds every 100 ms. */
-  const start = (env: Record<string, string>) =>
-    startWatchfloor(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', WATCHFLOOR_DEMO: 'off', WATCHFLOOR_SECRET_KEY: TEST_SECRET_KEY, ...env }), {
-      print: () => {},
-      maintenanceIntervalMs: 100,
-    });
+  /** Maintenance rounds every 100 ms instead of every minute. */
+  const OFTEN = { maintenanceIntervalMs: 100 };
   /** A table with 2,000 dead rows: past autovacuum's threshold (50 + 20 % of 1,000). */
   const churn = async (database: Database) => {
     await database.rows(sql`create table churn (id int primary key, n int not null)`);
@@ -121,27 +115,25 @@ describe('the server and database maintenance', () => {
 
   it('a server on embedded PGlite vacuums by itself: PGlite has no autovacuum', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-maintenance-server-'));
-    const server = await start({ WATCHFLOOR_DATA: dir });
+    const server = await startTestServer(null, { WATCHFLOOR_DATA: dir }, async () => fs.rmSync(dir, { recursive: true, force: true }), OFTEN);
     try {
       await churn(server.context.database);
       await expect.poll(() => vacuumsByStatement(server.context.database), { timeout: 10_000, interval: 100 }).toBeGreaterThan(0);
     } finally {
-      await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   });
 
   const postgres = DATABASES.find((d) => d.name === 'postgres');
   it.runIf(postgres)('a server on Postgres leaves vacuuming to Postgres (autovacuum, the operator)', async () => {
     const { url, drop } = await postgres!.url();
-    const server = await start({ DATABASE_URL: url });
+    const server = await startTestServer(url, {}, drop, OFTEN);
     try {
       await churn(server.context.database);
       await new Promise((resolve) => setTimeout(resolve, 1000)); // ten rounds' worth, had the server started them
       expect(await vacuumsByStatement(server.context.database)).toBe(0);
     } finally {
-      await server.stop();
-      await drop();
+      await server.dispose();
     }
   });
 });
