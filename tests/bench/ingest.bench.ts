@@ -119,29 +119,10 @@ const SILENT_READS = Buffer.alloc(64 * 1024);
  */
 function silentClient(url: string, cookie: string): Promise<net.Socket> {
   const { hostname, port } = new URL(url);
-  let take = (_chunk: Buffer) => {};
-  // Read into one buffer all silent screens share, not a new one per read: at 500 screens the deltas are
-  // hundreds of MB/s, and allocating them cost this process (on the server's two cores) what a remote screen
-  // costs its own machine.
-  const socket = net.connect({
-    port: Number(port),
-    host: hostname,
-    onread: {
-      buffer: SILENT_READS,
-      callback: (read) => {
-        take(SILENT_READS.subarray(0, read));
-        return true; // keep reading
-      },
-    },
-  });
-  socket.write(
-    `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
-  );
   return new Promise((resolve, reject) => {
     let seen = '';
     let stage: 'opening' | 'subscribing' | 'live' = 'opening';
-    take = (chunk) => {
+    const take = (chunk: Buffer) => {
       if (stage === 'live') {
         if (chunk.includes(PING_FRAME)) socket.write(textFrame('3'));
         return;
@@ -158,6 +139,24 @@ function silentClient(url: string, cookie: string): Promise<net.Socket> {
         reject(new Error(`silent client refused: ${seen.slice(0, 200)}`));
       }
     };
+    // Read into one buffer all silent screens share, not a new one per read: at 500 screens the deltas are
+    // hundreds of MB/s, and allocating them cost this process (on the server's two cores) what a remote screen
+    // costs its own machine.
+    const socket = net.connect({
+      port: Number(port),
+      host: hostname,
+      onread: {
+        buffer: SILENT_READS,
+        callback: (read) => {
+          take(SILENT_READS.subarray(0, read));
+          return true; // keep reading
+        },
+      },
+    });
+    socket.write(
+      `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
+    );
     socket.on('error', reject);
   });
 }
