@@ -40,12 +40,12 @@ export function loggableUrl(url: string): string {
  */
 class RequestLinesAtDebug extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+    request.log.debug({ req: request }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) super.requestCompleted(error, request, reply);
-    else if (!this.isLogDisabled(request)) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
 
