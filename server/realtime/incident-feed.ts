@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { rooms, type Ack, type HandshakeAuth } from '../../src/lib/protocol/events.ts';
 import {
+  encodeCatchUp,
+  encodeDelta,
   encodeSnapshot,
   FEED_ID_MAX,
   HEAD_ROWS_MAX,
@@ -156,7 +158,7 @@ export class IncidentFeed {
       const catchUp = resume ? await this.#catchUp(resume, feedId, clients) : null;
       if (catchUp) {
         // No head: the incidents are on the client's screen already.
-        socket.emit('incidents:resumed', catchUp);
+        socket.emit('incidents:resumed', encodeCatchUp(catchUp));
         this.#metrics.feedAnswers.inc({ answer: 'resume' });
         return { ok: true, data: { lastChangeId: catchUp.last, answer: 'resume' } };
       }
@@ -247,7 +249,7 @@ export class IncidentFeed {
     const delta = deltaOf(chain.lastSent, chain.pending);
     chain.pending = [];
     chain.lastSent = delta.last;
-    this.#realtime.io.to(room).emit('incidents:changed', delta);
+    this.#realtime.io.to(room).emit('incidents:changed', encodeDelta(delta));
   }
 
   close(): void {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import { io, type Socket } from 'socket.io-client';
-import type { IncidentDelta } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, type IncidentDeltaFrame } from '../../src/lib/protocol/incidents.ts';
 import { benchTargets, cli, maxSenders, percentile, startServer } from './bench-support.ts';
 import { makeBatchFactory } from './ingest-traffic.ts';
 
@@ -46,9 +46,9 @@ interface PhaseResult {
 async function phase(url: string, token: string, clients: Socket[], options: { batch: number; concurrency: number; rate?: number; seconds?: number }): Promise<PhaseResult> {
   const sentAt = new Map<string, number>();
   const delays: number[] = [];
-  const onDelta = (delta: IncidentDelta) => {
+  const onDelta = (frame: IncidentDeltaFrame) => {
     const t = performance.now();
-    for (const incident of delta.incidents) {
+    for (const incident of decodeDelta(frame).incidents) {
       // A marker is a new incident: its first delta carries it whole, group key included; later ones are patches.
       if (incident.groupKey === undefined) continue;
       const start = sentAt.get(incident.groupKey.slice(incident.groupKey.indexOf('|') + 1));
@@ -57,8 +57,8 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
   };
   let deltaBytes = 0;
   let deltaCount = 0;
-  const measureSize = (delta: IncidentDelta) => {
-    deltaBytes += Buffer.byteLength(JSON.stringify(delta));
+  const measureSize = (frame: IncidentDeltaFrame) => {
+    deltaBytes += Buffer.byteLength(JSON.stringify(frame));
     deltaCount++;
   };
   for (const c of clients) c.on('incidents:changed', onDelta);

@@ -18,7 +18,7 @@ import { benchTargets, cli, startServer } from './bench-support.ts';
 import { queueAlert, seedQueue } from './console-support.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import { decodeSnapshot, type FeedRequest } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeCatchUp, decodeSnapshot, type FeedRequest } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 
 const incidents = Number(process.env.BENCH_INCIDENTS ?? 10_000);
@@ -64,10 +64,10 @@ function reconnect(url: string, cookie: string, from: SyncState, resume: boolean
       done('snapshot');
     });
     socket.on('incidents:resumed', (catchUp) => {
-      state = applyResume(state, catchUp).state;
+      state = applyResume(state, decodeCatchUp(catchUp)).state;
       done('resume');
     });
-    socket.on('incidents:changed', (delta) => (state = applyDelta(state, delta).state));
+    socket.on('incidents:changed', (delta) => (state = applyDelta(state, decodeDelta(delta)).state));
     socket.on('incidents:refused', (refusal) => reject(new Error(`refused: ${refusal.message}`)));
     socket.on('connect_error', reject);
     socket.connect();

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import { decodeSnapshot, incidentOfUpdate, type IncidentDto, type IncidentUpdate } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeCatchUp, decodeSnapshot, incidentOfUpdate, type IncidentDto, type IncidentUpdate } from '../../src/lib/protocol/incidents.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 
 /**
@@ -25,7 +25,7 @@ export function shownIncidents(socket: Socket<ServerToClientEvents, ClientToServ
   socket.on('incidents:snapshot', (frame) => {
     for (const incident of decodeSnapshot(frame).incidents) (options.snapshots ? take : (i: IncidentDto) => latest.set(i.id, i))(incident);
   });
-  socket.on('incidents:changed', (delta) => apply(delta.incidents));
-  socket.on('incidents:resumed', (catchUp) => apply(catchUp.incidents));
+  socket.on('incidents:changed', (delta) => apply(decodeDelta(delta).incidents));
+  socket.on('incidents:resumed', (catchUp) => apply(decodeCatchUp(catchUp).incidents));
   return shown;
 }

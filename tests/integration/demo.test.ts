@@ -7,7 +7,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { sendToAdminSocket } from '../../server/cli/admin-socket.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import { decodeSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/incident-sync.ts';
 import { until } from '../helpers/until.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -25,7 +25,7 @@ async function subscribedScreen(url: string, cookie: string) {
     if (result.resync) screen.resyncs.push(result.reason);
   });
   socket.on('incidents:changed', (delta) => {
-    const result = applyDelta(screen.state, delta);
+    const result = applyDelta(screen.state, decodeDelta(delta));
     screen.state = result.state;
     if (result.resync) screen.resyncs.push(result.reason);
   });

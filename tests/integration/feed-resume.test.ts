@@ -12,7 +12,7 @@ import { io as connect } from 'socket.io-client';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import { alertSource, person, uniqueAlert, until, type ClientSocket, type Person } from './console-support.ts';
-import { decodeSnapshot, type FeedMode, type FeedScope, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeCatchUp, decodeSnapshot, type FeedMode, type FeedScope, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
 import { RESUME_CHANGES_MAX } from '../../server/realtime/feed-resume.ts';
 import { openDatabase } from '../../server/db/database.ts';
@@ -47,13 +47,15 @@ class Screen {
       for (const i of snapshot.incidents) this.clientsSeen.add(i.client);
       take(applySnapshot(this.state, snapshot));
     });
-    socket.on('incidents:resumed', (catchUp) => {
+    socket.on('incidents:resumed', (frame) => {
+      const catchUp = decodeCatchUp(frame);
       this.answers.push('resume');
       this.catchUps.push(catchUp);
       for (const i of catchUp.incidents) this.clientsSeen.add(i.client);
       take(applyResume(this.state, catchUp));
     });
-    socket.on('incidents:changed', (delta) => {
+    socket.on('incidents:changed', (frame) => {
+      const delta = decodeDelta(frame);
       this.deltas.push(delta);
       for (const i of delta.incidents) this.clientsSeen.add(i.client);
       take(applyDelta(this.state, delta));

@@ -5,7 +5,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import { alertmanagerBody, type TestAlert } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, HandshakeAuth, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import { decodeHead, decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentHead, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeHead, decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentHead, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { compareIncidents } from '../../src/lib/domain/priority.ts';
 import type { IncidentListResponse } from '../../src/lib/protocol/console.ts';
 import { applyDelta, applySnapshot, emptySync, type SyncState } from '../../src/lib/realtime/incident-sync.ts';
@@ -58,7 +58,8 @@ class FeedClient {
       if (result.resync) this.#resync(result.reason);
     });
     let index = 0;
-    this.socket.on('incidents:changed', (delta) => {
+    this.socket.on('incidents:changed', (frame) => {
+      const delta = decodeDelta(frame);
       if (this.drop(delta, index++)) return;
       this.deltas.push(delta);
       const result = applyDelta(this.state, delta);

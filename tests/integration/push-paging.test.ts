@@ -1,3 +1,4 @@
+import { decodeDelta } from '../../src/lib/protocol/incidents.ts';
 /**
  * Web Push end to end against a push service on loopback (tests/integration/push-test-endpoint.ts):
  * what the server sends is checked and decrypted the way a push service and a phone would, then the
@@ -126,7 +127,7 @@ describe.each(DATABASES)('push paging on $name', (database) => {
   it('pages an on-shift engineer once, readable only with the phone’s keys; Acknowledge with the token works once', async () => {
     const console = await bob.socket();
     const deltas: IncidentDelta[] = [];
-    console.on('incidents:changed', (delta) => deltas.push(delta));
+    console.on('incidents:changed', (delta) => deltas.push(decodeDelta(delta)));
     expect((await console.timeout(10_000).emitWithAck('incidents:subscribe', { scope: {}, mode: 'console' })).ok).toBe(true);
     try {
       const alert = group('critical')('core-sw-01', { summary: 'BGP session down on core-sw-01' });

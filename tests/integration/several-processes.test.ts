@@ -15,7 +15,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { runCli } from '../helpers/cli.ts';
 import { alertSource, person, Person, uniqueAlert, until, type ClientSocket } from './console-support.ts';
 import { TestPushService } from './push-test-endpoint.ts';
-import { decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeSnapshot, type FeedMode, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import { applyDelta, applySnapshot, emptySync } from '../../src/lib/realtime/incident-sync.ts';
 import { postAlertmanager, type TestAlert } from '../helpers/alertmanager.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
@@ -41,7 +41,8 @@ class Screen {
       this.state = result.state;
       if (result.resync) this.resyncs.push(result.reason);
     });
-    socket.on('incidents:changed', (delta) => {
+    socket.on('incidents:changed', (frame) => {
+      const delta = decodeDelta(frame);
       if (this.snapshot) this.deltas.push(delta);
       const result = applyDelta(this.state, delta);
       this.state = result.state;
@@ -109,7 +110,7 @@ class WallScreen {
       for (const incident of this.snapshot.incidents) if (incident.client) this.clientsSeen.add(incident.client);
     });
     socket.on('incidents:changed', (delta) => {
-      for (const incident of delta.incidents) if (incident.client) this.clientsSeen.add(incident.client);
+      for (const incident of decodeDelta(delta).incidents) if (incident.client) this.clientsSeen.add(incident.client);
     });
     socket.on('disconnect', (reason) => (this.closedBecause = reason));
   }

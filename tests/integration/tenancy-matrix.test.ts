@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { alertSource, footprint, person, uniqueAlert, until, type ClientSocket, type Person } from './console-support.ts';
-import { decodeSnapshot, type IncidentDto, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeSnapshot, type IncidentDto, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { Role } from '../../src/lib/protocol/api.ts';
 import { addSource } from '../../server/ingest/sources.ts';
 import type { ClientToServerEvents } from '../../src/lib/protocol/events.ts';
@@ -268,7 +268,7 @@ describe.each(DATABASES)('tenancy matrix on $name', (database) => {
     const snapshots: IncidentSnapshot[] = [];
     const deltas: IncidentDelta[] = [];
     socket.on('incidents:snapshot', (s) => snapshots.push(decodeSnapshot(s)));
-    socket.on('incidents:changed', (d) => deltas.push(d));
+    socket.on('incidents:changed', (d) => deltas.push(decodeDelta(d)));
     try {
       await fire([uniqueAlert(OWN), uniqueAlert(OTHER)]);
       await server.context.database.rows(sql`select 1`);

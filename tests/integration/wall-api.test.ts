@@ -5,7 +5,7 @@ import { DATABASES, startTestServer, type TestServer } from '../helpers/test-ser
 import { addSource } from '../../server/ingest/sources.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
-import { decodeSnapshot, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
+import { decodeDelta, decodeSnapshot, type IncidentDelta, type IncidentSnapshot } from '../../src/lib/protocol/incidents.ts';
 import type { WallDisplayDto, WallDto, WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
@@ -178,7 +178,7 @@ for (const database of DATABASES) {
       const snapshots: IncidentSnapshot[] = [];
       const deltas: IncidentDelta[] = [];
       socket.on('incidents:snapshot', (s) => snapshots.push(decodeSnapshot(s)));
-      socket.on('incidents:changed', (d) => deltas.push(d));
+      socket.on('incidents:changed', (d) => deltas.push(decodeDelta(d)));
       await connected(socket);
       expect(await ready).toEqual({ wallId: wall.id, name: 'Acme only', serverTime: expect.any(String) });
 

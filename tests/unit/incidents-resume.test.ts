@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IncidentsState, type IncidentsApplied } from '../../src/lib/state/incidents.svelte.ts';
 import { withSnapshot, type Connection } from '../../src/lib/realtime/connection.svelte.ts';
-import { encodeSnapshot, type IncidentCatchUp, type IncidentDelta, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
+import { encodeCatchUp, encodeDelta, encodeSnapshot, type IncidentCatchUp, type IncidentCatchUpFrame, type IncidentDeltaFrame, type IncidentDto } from '../../src/lib/protocol/incidents.ts';
 import type { IncidentsCopy } from '../../src/lib/realtime/incidents-copy.ts';
 import { testIncident as incident } from '../helpers/incidents.ts';
 import { FakeConnection } from '../helpers/fake-connection.ts';
@@ -12,8 +12,8 @@ describe('IncidentsState resumes instead of taking a snapshot', () => {
   let applied: IncidentsApplied[];
   const snapshot = (lastChangeId: number, incidents: IncidentDto[], feedId?: string) =>
     connection.emit('incidents:snapshot', encodeSnapshot({ lastChangeId, incidents, ...(feedId ? { feedId } : {}) }));
-  const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDelta => ({ prev, last, incidents });
-  const catchUp = (prev: number, last: number, incidents: IncidentDto[]): IncidentCatchUp => ({ prev, last, incidents, feedId: 'F' });
+  const delta = (prev: number, last: number, incidents: IncidentDto[]): IncidentDeltaFrame => encodeDelta({ prev, last, incidents });
+  const catchUp = (prev: number, last: number, incidents: IncidentDto[]): IncidentCatchUpFrame => encodeCatchUp({ prev, last, incidents, feedId: 'F' });
   /** What is shown, in id order (the queue's own order is priority, which these incidents tie on). */
   const shown = () => state.incidents.map((i) => `${i.id}:${i.summary}`).sort();
   const ids = () => state.incidents.map((i) => i.id).sort();
@@ -101,7 +101,7 @@ describe('IncidentsState resumes instead of taking a snapshot', () => {
     snapshot(10, [incident('a', 1)], 'F');
     expect(connection.riders).toHaveLength(1);
     expect(connection.riders[0]()).toEqual({ scope: {}, mode: 'console', resume: { after: 10, feedId: 'F' } });
-    connection.handshakeBrought = { head: null, snapshot: null, resumed: catchUp(10, 11, [incident('b', 1)]), deltas: [delta(11, 12, [incident('c', 1)])] };
+    connection.handshakeBrought = { head: null, snapshot: null, resumed: { prev: 10, last: 11, incidents: [incident('b', 1)], feedId: 'F' }, deltas: [{ prev: 11, last: 12, incidents: [incident('c', 1)] }] };
     connection.reconnectWithoutRecovery();
     frame();
     expect(ids()).toEqual(['a', 'b', 'c']);
@@ -112,7 +112,7 @@ describe('IncidentsState resumes instead of taking a snapshot', () => {
 
   it("a delta published between the server's snapshot read and its sending, arriving before the snapshot, is applied after it, not taken for a gap", () => {
     // The handshake's subscription: the delta 10 → 12 overtook the snapshot, which was read at 11.
-    const early = { head: null, snapshot: null, resumed: null, deltas: [delta(10, 12, [incident('c', 1)])] };
+    const early = { head: null, snapshot: null, resumed: null, deltas: [{ prev: 10, last: 12, incidents: [incident('c', 1)] }] };
     const frame11 = encodeSnapshot({ lastChangeId: 11, incidents: [incident('a', 1), incident('b', 1)], feedId: 'F' });
     connection.handshakeBrought = withSnapshot(early, frame11);
     state.close();
@@ -155,7 +155,7 @@ describe('IncidentsState started from a copy kept by an earlier page life (the p
     expect(live.copy()).toBeNull();
     const applied: IncidentsApplied[] = [];
     live.onApplied((a) => applied.push(a));
-    connection.emit('incidents:resumed', catchUp(10, 13, [incident('a', 2, { status: 'resolved' }), incident('c', 1)]));
+    connection.emit('incidents:resumed', encodeCatchUp(catchUp(10, 13, [incident('a', 2, { status: 'resolved' }), incident('c', 1)])));
     expect(ids(live)).toEqual(['b', 'c']);
     expect(live.answer).toBe('resume');
     expect(live.resyncs).toBe(0);

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.ts';
 import type { SessionUser } from './api.ts';
-import type { FeedAnswer, FeedMode, FeedRequest, IncidentCatchUp, IncidentDelta, IncidentDto, IncidentHeadFrame, IncidentSnapshotFrame } from './incidents.ts';
+import type { FeedAnswer, FeedMode, FeedRequest, IncidentCatchUpFrame, IncidentDeltaFrame, IncidentDto, IncidentHeadFrame, IncidentSnapshotFrame } from './incidents.ts';
 import type {
   AcknowledgeRequest,
   AssignRequest,
@@ -42,13 +42,13 @@ export interface ServerToClientEvents {
   'incidents:snapshot': (snapshot: IncidentSnapshotFrame) => void;
   /** The top of a console's queue, before its snapshot (when the subscription asked for a `head`). */
   'incidents:head': (head: IncidentHeadFrame) => void;
-  /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove). */
-  'incidents:changed': (delta: IncidentDelta) => void;
+  /** Incidents that changed since the previous delta or the snapshot (resolved ones included, to remove), as rows (`decodeDelta` turns them back). */
+  'incidents:changed': (delta: IncidentDeltaFrame) => void;
   /**
    * The answer to a subscription that asked to resume (`resume`) and could: what changed in scope since the
    * client's id, in place of `incidents:snapshot`; deltas follow as after a snapshot.
    */
-  'incidents:resumed': (catchUp: IncidentCatchUp) => void;
+  'incidents:resumed': (catchUp: IncidentCatchUpFrame) => void;
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */
   'incidents:refused': (refusal: FeedRefusal) => void;
   /** Sent once to a wall screen after the handshake (instead of `session:ready`). */

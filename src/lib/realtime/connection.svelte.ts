@@ -2,7 +2,7 @@ import { untrack } from 'svelte';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEvents } from '$lib/protocol/events.ts';
 import { retryDelay } from './retry-delay.ts';
-import { decodeHead, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
+import { decodeCatchUp, decodeDelta, decodeHead, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from './screen-status.ts';
 
 export type ConnectionStatus = ScreenStatus | 'ended';
@@ -125,12 +125,12 @@ export class Connection {
     });
     this.socket.on('incidents:resumed', (catchUp) => {
       // Deltas that came before it stay: the state applies them after it (those it already covers are dropped).
-      if (this.#handshakeFeed) this.#handshakeFeed.early.resumed = catchUp;
+      if (this.#handshakeFeed) this.#handshakeFeed.early.resumed = decodeCatchUp(catchUp);
     });
     this.socket.on('incidents:changed', (delta) => {
       const early = this.#handshakeFeed?.early;
       if (!early) return;
-      early.deltas.push(delta);
+      early.deltas.push(decodeDelta(delta));
       if (early.deltas.length > EARLY_DELTAS_MAX) this.#handshakeFeed = null;
     });
     this.socket.on('incidents:refused', (refusal) => {

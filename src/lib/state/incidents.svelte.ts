@@ -1,12 +1,16 @@
 import { compareIncidents } from '$lib/domain/priority.ts';
 import {
+  decodeCatchUp,
+  decodeDelta,
   decodeHead,
   decodeSnapshot,
   type FeedMode,
   type FeedRequest,
   type FeedScope,
   type IncidentCatchUp,
+  type IncidentCatchUpFrame,
   type IncidentDelta,
+  type IncidentDeltaFrame,
   type IncidentDto,
   type IncidentHead,
   type IncidentHeadFrame,
@@ -106,9 +110,9 @@ export class IncidentsState {
       if (this.#fromHandshake && !this.#ready) this.#head = decodeHead(frame);
     };
     const onSnapshot = (frame: IncidentSnapshotFrame) => this.#receiveSnapshot(frame);
-    const onResumed = (catchUp: IncidentCatchUp) => this.#receiveResume(catchUp);
-    const onChanged = (delta: IncidentDelta) => {
-      this.#pending.push(delta);
+    const onResumed = (catchUp: IncidentCatchUpFrame) => this.#receiveResume(decodeCatchUp(catchUp));
+    const onChanged = (delta: IncidentDeltaFrame) => {
+      this.#pending.push(decodeDelta(delta));
       this.#scheduleFlush();
     };
     // The handshake's subscription, taken over before its answer came, was refused.

@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FeedRefusal, ServerToClientEvents } from '$lib/protocol/events.ts';
-import { decodeSnapshot, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
+import { decodeCatchUp, decodeDelta, decodeSnapshot, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentDto, type IncidentSnapshot } from '$lib/protocol/incidents.ts';
 import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumePoint, type SyncResult, type SyncState } from '$lib/realtime/incident-sync.ts';
 import { compareIncidents } from '$lib/domain/priority.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from '$lib/realtime/screen-status.ts';
@@ -78,8 +78,8 @@ export class WallFeed {
     });
     s.on('server:heartbeat', () => this.#heard());
     s.on('incidents:snapshot', (frame) => this.#onSnapshot(decodeSnapshot(frame)));
-    s.on('incidents:resumed', (catchUp) => this.#onResumed(catchUp));
-    s.on('incidents:changed', (delta) => this.#onDelta(delta));
+    s.on('incidents:resumed', (catchUp) => this.#onResumed(decodeCatchUp(catchUp)));
+    s.on('incidents:changed', (delta) => this.#onDelta(decodeDelta(delta)));
     s.on('topology:changed', () => this.#events.topologyChanged?.());
     s.on('topology:utilisation', ({ links }) => this.#events.utilisation?.(links));
     s.on('uptime:rolled', () => this.#events.uptimeRolled?.());
