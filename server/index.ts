@@ -9,7 +9,7 @@ import { loadConfig, type Config, ConfigError } from './config.ts';
 import { openDatabase, SERVER_APPLICATION_NAME, type Database } from './db/database.ts';
 import { DataFolderInUseError } from './db/data-lock.ts';
 import { createMetrics } from './metrics.ts';
-import { createHttp } from './http/create-http.ts';
+import { appVersionOf, createHttp } from './http/create-http.ts';
 import { createRealtime } from './realtime/socket-server.ts';
 import { installAuthentication } from './auth/authenticate.ts';
 import { sessionRoutes } from './api/session-routes.ts';
@@ -96,7 +96,7 @@ export async function startWatchfloor(config: Config, options: StartOptions = {}
       { secretKeyId: secrets.keyId, secretKeyFrom: secrets.keyOrigin, previousSecretKeyIds: secrets.previousKeyIds, encryptedNow: sealedNow.encrypted, resealedNow: sealedNow.resealed },
       'stored secrets are encrypted',
     );
-    const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app) });
+    const realtime = createRealtime(app.server, { db: database.db, metrics, log: app.log, parseCookie: app.parseCookie.bind(app), appVersion: appVersionOf(config.appDir) });
     const openIncidents = new OpenIncidents(database);
     const feed = new IncidentFeed({
       realtime,

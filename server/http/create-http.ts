@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { DomainError } from '../errors.ts';
 import type { ErrorBody } from '../../src/lib/protocol/errors.ts';
+import type { AppVersion } from '../../src/lib/protocol/events.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -150,6 +151,16 @@ export async function createHttp(config: Config, metrics: Metrics): Promise<Fast
   }
   app.get('/', { config: { public: true } }, (_request, reply) => sendAppPage(config, reply, '/'));
   return app;
+}
+
+/** The build of the app in `appDir` (the version SvelteKit wrote in `_app/version.json`), or null without one. */
+export function appVersionOf(appDir: string): AppVersion {
+  try {
+    const { version } = JSON.parse(fs.readFileSync(path.join(appDir, '_app', 'version.json'), 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : null;
+  } catch {
+    return null; // not built (a development server, or a build to come)
+  }
 }
 
 /** A page's path as the build names its HTML: lower-case words and slashes, nothing else. */

@@ -8,6 +8,7 @@ import { SESSION_COOKIE } from '../auth/authenticate.ts';
 import { becomeWallSocket, previewClients, wallOfHandshake, welcomeWallSocket } from '../walls/wall-sockets.ts';
 import {
   rooms,
+  type AppVersion,
   type ClientToServerEvents,
   type InterServerEvents,
   type ServerToClientEvents,
@@ -32,6 +33,8 @@ export interface RealtimeOptions {
   metrics: Metrics;
   log: FastifyBaseLogger;
   parseCookie: (header: string) => Record<string, string | undefined>;
+  /** The build of the app this server serves: every socket is told at its start. */
+  appVersion: AppVersion;
   heartbeatMs?: number;
 }
 
@@ -72,10 +75,10 @@ export function createRealtime(httpServer: HttpServer, options: RealtimeOptions)
 
   io.on('connection', (socket) => {
     options.metrics.socketsConnected.inc();
-    if (socket.data.wallId !== undefined) welcomeWallSocket(socket);
+    if (socket.data.wallId !== undefined) welcomeWallSocket(socket, options.appVersion);
     else {
       void socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sessionTokenHash)]);
-      socket.emit('session:ready', { user: socket.data.user, serverTime: new Date().toISOString() });
+      socket.emit('session:ready', { user: socket.data.user, serverTime: new Date().toISOString(), appVersion: options.appVersion });
     }
     // The session's expiry closes the socket too, not only the next HTTP request (a wall's device token does not expire).
     const expiry = socket.data.wallId !== undefined ? undefined : setTimeout(

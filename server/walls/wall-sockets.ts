@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import { rooms, type ServerToClientEvents } from '../../src/lib/protocol/events.ts';
+import { rooms, type AppVersion, type ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { WatchfloorIo, WatchfloorSocket } from '../realtime/socket-server.ts';
 import { getWallRow, isWallId, sameTokenHash, wallCookieName, wallForToken, type WallPrincipal, type WallStanding } from './wall-store.ts';
 import { intersectClients } from './wall-auth.ts';
@@ -56,7 +56,7 @@ export function becomeWallSocket(socket: WatchfloorSocket, wall: WallPrincipal):
 }
 
 /** After the handshake: the wall's room (for revocation), the greeting, and the refusal of every command. */
-export function welcomeWallSocket(socket: WatchfloorSocket): void {
+export function welcomeWallSocket(socket: WatchfloorSocket, appVersion: AppVersion): void {
   const wallId = socket.data.wallId!;
   void socket.join(rooms.wall(wallId));
   socket.use(([event, ...args], next) => {
@@ -64,7 +64,7 @@ export function welcomeWallSocket(socket: WatchfloorSocket): void {
     const ack = args[args.length - 1];
     if (typeof ack === 'function') ack({ ok: false, code: 'forbidden', message: 'a wall screen is read-only' });
   });
-  socket.emit('wall:ready', { wallId, name: socket.data.user.name, serverTime: new Date().toISOString() });
+  socket.emit('wall:ready', { wallId, name: socket.data.user.name, serverTime: new Date().toISOString(), appVersion });
 }
 
 /** Why a wall's screens end for good, as `wall:disconnected` tells them. */

@@ -145,4 +145,60 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
     expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
     await context.close();
   });
+
+  /**
+   * A deploy: the server restarts serving another build (its `_app/version.json` and its service worker changed).
+   * Open pages learn it from their socket's `session:ready` and fetch the new build at once, not at their hourly
+   * check: until they reload they run code that may not understand the new server's frames.
+   */
+  it('a deploy: the open console fetches the new build as soon as the restarted server says it serves one, and offers it', async () => {
+    const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-deployed-'));
+    const build = path.join(import.meta.dirname, '..', '..', 'build');
+    fs.cpSync(build, deployed, { recursive: true });
+    fs.writeFileSync(path.join(deployed, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
+    fs.appendFileSync(path.join(deployed, 'service-worker.js'), '\n// the next build\n');
+    const user = await server.addUser('ines@example.com', 'engineer', 'Ines');
+    const withWorker = await newPage(browser);
+    // Without a service worker (a plain-HTTP address: browsers allow none there), a reload brings the new build.
+    const withoutContext = await browser.newContext({ serviceWorkers: 'block' });
+    const without = { context: withoutContext, page: await withoutContext.newPage() };
+    for (const { page } of [withWorker, without]) {
+      await page.goto(`${server.url}/login`);
+      await signInThroughForm(page, user.email, user.password);
+      await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+    }
+    await withWorker.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const offered = (page: Page) => page.getByTestId('update-available');
+    await expect(offered(withWorker.page).count()).resolves.toBe(0);
+
+    const port = server.port;
+    await server.stop();
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port), WATCHFLOOR_APP_DIR: deployed });
+    try {
+      // The worker's new version installed and waits: the console offers it, within seconds, not within the hour.
+      await offered(withWorker.page).waitFor({ timeout: 20_000 });
+      await offered(without.page).waitFor({ timeout: 20_000 });
+      await screenshot(withWorker.page, 'console-update-after-deploy');
+      const reloaded = withWorker.page.waitForEvent('load');
+      await withWorker.page.getByRole('button', { name: 'Reload' }).click();
+      await reloaded;
+      await withWorker.page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
+      // Reloaded onto the waiting worker: the one now in charge serves the deployed script.
+      const script = await withWorker.page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
+      expect(script).toContain('// the next build');
+      // This test's deployed pages are the old build's (only the version and the worker changed), so they still
+      // differ from what the server says: offered once per server build, a reload must not loop.
+      await without.page.getByRole('button', { name: 'Reload' }).click();
+      await without.page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
+      await expect(offered(without.page).count()).resolves.toBe(0);
+      expect(withWorker.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+    } finally {
+      await withWorker.context.close();
+      await without.context.close();
+      // The tests after this one run on the build itself again.
+      await server.stop();
+      server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });
+      fs.rmSync(deployed, { recursive: true, force: true });
+    }
+  });
 });

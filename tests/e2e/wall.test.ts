@@ -143,6 +143,32 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
     await screenshot(screens[0].page, 'wall-1080p-recovered');
   });
 
+  it('takes a deploy by itself: the restarted server serves another build, and the wall reloads onto it, live again', async () => {
+    const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-wall-deployed-'));
+    fs.cpSync(path.join(import.meta.dirname, '..', '..', 'build'), deployed, { recursive: true });
+    fs.writeFileSync(path.join(deployed, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
+    fs.appendFileSync(path.join(deployed, 'service-worker.js'), '\n// the next build\n');
+    const { page } = screens[0];
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const port = server.port;
+    await server.stop();
+    const reloaded = page.waitForEvent('load', { timeout: 30_000 });
+    server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port), WATCHFLOOR_APP_DIR: deployed });
+    try {
+      // Nobody touches it: it learns of the new build from its socket, installs it and reloads onto it.
+      await reloaded;
+      await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
+      const script = await page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
+      expect(script).toContain('// the next build');
+    } finally {
+      await server.stop();
+      server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });
+      leadCookie = await server.signIn(lead.email, lead.password);
+      fs.rmSync(deployed, { recursive: true, force: true });
+    }
+    await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
+  });
+
   it('drops to "this display was disconnected" when its token is revoked', async () => {
     await api('DELETE', `/walls/${wall.wall.id}/token`);
     for (const { page, size } of screens) {

@@ -1,8 +1,12 @@
 import { Workbox } from 'workbox-window';
-import { dev } from '$app/environment';
+import { dev, version } from '$app/environment';
+import { onServerBuild } from '$lib/realtime/server-build.ts';
 
 /** How long after the app starts the service worker is registered. */
 const REGISTER_AFTER_MS = 2000;
+
+/** Where a page remembers the server build it offered a reload for (without a service worker). */
+const OFFERED_KEY = 'wf:build-offered';
 
 /**
  * Registers the service worker through workbox-window and tells when a new version is waiting, so
@@ -11,8 +15,11 @@ const REGISTER_AFTER_MS = 2000;
 export class AppUpdate {
   #available = $state(false);
   #workbox: Workbox | null = null;
+  /** A new service worker is installed and waits: reloading takes it (else a plain reload brings the new build). */
+  #waiting = false;
   /** The delayed registration, then the hourly update check. */
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #unlisten: (() => void) | null = null;
 
   /** A new version is installed and waits for the person to reload. */
   get available(): boolean {
@@ -24,15 +31,44 @@ export class AppUpdate {
    * a first visit would compete with the first screen for the network, the server and the CPU.
    */
   start(delayMs = REGISTER_AFTER_MS): void {
+    // The server says which build it serves whenever a socket starts. A page of another build speaks another
+    // protocol version: it fetches the new build now, not at its hourly check (after a deploy, a wall would
+    // otherwise read frames it may not understand for up to an hour).
+    this.#unlisten ??= onServerBuild((serverVersion) => {
+      if (!dev && serverVersion !== null && serverVersion !== version) this.#fetchBuild(serverVersion);
+    });
     if (this.#workbox || this.#timer || !('serviceWorker' in navigator)) return;
     this.#timer = setTimeout(() => this.#register(), delayMs);
+  }
+
+  /**
+   * Brings the server's build `serverVersion` now. A page a service worker serves asks it to update: the new build
+   * installs, then waits (`available`). A page none serves (a plain-HTTP address, where browsers allow none) gets
+   * the new build by reloading, offered once per server build: a build whose pages disagree with its version must
+   * not reload a wall forever.
+   */
+  #fetchBuild(serverVersion: string): void {
+    if ('serviceWorker' in navigator && navigator.serviceWorker.controller) {
+      if (!this.#workbox) {
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#register();
+      }
+      void this.#workbox?.update().catch(() => undefined);
+      return;
+    }
+    if (sessionStorage.getItem(OFFERED_KEY) === serverVersion) return;
+    sessionStorage.setItem(OFFERED_KEY, serverVersion);
+    this.#available = true;
   }
 
   #register(): void {
     // SvelteKit serves the worker as an ES module in development and as a classic script when built.
     const workbox = new Workbox('/service-worker.js', { type: dev ? 'module' : 'classic' });
     this.#workbox = workbox;
-    workbox.addEventListener('waiting', () => (this.#available = true));
+    workbox.addEventListener('waiting', () => {
+      this.#waiting = true;
+      this.#available = true;
+    });
     workbox.register().catch((error: unknown) => console.warn('service worker registration failed', error));
     // A screen left open for days still learns about deploys.
     this.#timer = setInterval(() => void workbox.update().catch(() => undefined), 60 * 60_000);
@@ -41,7 +77,7 @@ export class AppUpdate {
   /** Activates the waiting version and reloads once it controls the page. */
   reload(): void {
     const workbox = this.#workbox;
-    if (!workbox) return location.reload();
+    if (!workbox || !this.#waiting) return location.reload();
     workbox.addEventListener('controlling', () => location.reload());
     workbox.messageSkipWaiting();
   }
@@ -51,6 +87,8 @@ export class AppUpdate {
   }
 
   stop(): void {
+    this.#unlisten?.();
+    this.#unlisten = null;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }

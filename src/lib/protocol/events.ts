@@ -31,9 +31,16 @@ export interface FeedRefusal {
   message: string;
 }
 
+/**
+ * The build of the app the server serves (SvelteKit's version, from its `_app/version.json`), or null when it
+ * serves none. A page of another build speaks another protocol: it fetches the new one as soon as it learns of it
+ * (walls reload by themselves), instead of at its hourly check, reading frames it may not understand meanwhile.
+ */
+export type AppVersion = string | null;
+
 export interface ServerToClientEvents {
   /** Sent once after the handshake: who this socket belongs to. */
-  'session:ready': (info: { user: SessionUser; serverTime: string }) => void;
+  'session:ready': (info: { user: SessionUser; serverTime: string; appVersion: AppVersion }) => void;
   /** The session behind this socket was signed out or revoked; the socket is about to close. */
   'session:ended': (info: { reason: 'signed_out' | 'revoked' | 'expired' }) => void;
   /** Sent every few seconds so screens can tell "quiet" from "stale". */
@@ -52,7 +59,7 @@ export interface ServerToClientEvents {
   /** The subscription sent with the handshake ({@link HandshakeAuth}) was refused: subscribe with the event to learn why. */
   'incidents:refused': (refusal: FeedRefusal) => void;
   /** Sent once to a wall screen after the handshake (instead of `session:ready`). */
-  'wall:ready': (info: { wallId: string; name: string; serverTime: string }) => void;
+  'wall:ready': (info: { wallId: string; name: string; serverTime: string; appVersion: AppVersion }) => void;
   /** The wall's device token was revoked or rotated, or the wall deleted: the screen is disconnected for good. */
   'wall:disconnected': (info: { reason: 'revoked' | 'rotated' | 'deleted' }) => void;
   /** The wall's layout or settings were edited: screens load them again. */

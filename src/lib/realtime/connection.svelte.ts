@@ -4,6 +4,7 @@ import type { ClientToServerEvents, FeedRefusal, HandshakeAuth, ServerToClientEv
 import { retryDelay } from './retry-delay.ts';
 import { decodeCatchUp, decodeDelta, decodeHead, type FeedRequest, type IncidentCatchUp, type IncidentDelta, type IncidentHead, type IncidentSnapshotFrame } from '$lib/protocol/incidents.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from './screen-status.ts';
+import { serverServes } from './server-build.ts';
 
 export type ConnectionStatus = ScreenStatus | 'ended';
 
@@ -136,7 +137,10 @@ export class Connection {
     this.socket.on('incidents:refused', (refusal) => {
       if (this.#handshakeFeed) this.#handshakeFeed.refusal = refusal;
     });
-    this.socket.on('session:ready', () => this.#heard('live'));
+    this.socket.on('session:ready', ({ appVersion }) => {
+      this.#heard('live');
+      serverServes(appVersion);
+    });
     this.socket.on('server:heartbeat', () => this.#heard());
     this.socket.on('disconnect', (reason) => {
       this.#handshakeFeed = null;

@@ -5,6 +5,7 @@ import { applyDelta, applyResume, applySnapshot, awaitAnswer, emptySync, resumeP
 import { compareIncidents } from '$lib/domain/priority.ts';
 import { screenStatus, type ScreenStatus, type SocketPhase } from '$lib/realtime/screen-status.ts';
 import { retryDelay } from '$lib/realtime/retry-delay.ts';
+import { serverServes } from '$lib/realtime/server-build.ts';
 
 /** No update or heartbeat for this long and the wall says STALE, whatever the socket claims. */
 export const WALL_STALE_AFTER_MS = 10_000;
@@ -72,8 +73,9 @@ export class WallFeed {
         if (this.#ready) this.#events.resynced?.();
       }
     });
-    s.on('wall:ready', ({ serverTime }) => {
+    s.on('wall:ready', ({ serverTime, appVersion }) => {
       this.#serverOffsetMs = Date.parse(serverTime) - Date.now();
+      serverServes(appVersion);
       this.#heard('live');
     });
     s.on('server:heartbeat', () => this.#heard());
