@@ -3,6 +3,7 @@
  * screenshots kept as artefacts in test-results/screenshots/.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -38,6 +39,22 @@ export async function launchBrowser(): Promise<Browser> {
 export function assertAppBuilt(): void {
   const shell = path.join(root, 'build', 'pages', 'shell.html');
   if (!fs.existsSync(shell)) throw new Error(`the app is not built (${shell} is missing): run \`npx vite build\` first`);
+}
+
+/** What {@link nextDeploy}'s service worker says that the build's does not. */
+export const NEXT_DEPLOY_MARK = '// the next deploy';
+
+/**
+ * The app as the next deploy serves it, in a temporary folder (for WATCHFLOOR_APP_DIR): the build with another
+ * version (`_app/version.json`) and a changed service worker. The pages are this build's, so they still differ
+ * from the version the server names.
+ */
+export function nextDeploy(): string {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-deployed-'));
+  fs.cpSync(path.join(root, 'build'), folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
+  fs.appendFileSync(path.join(folder, 'service-worker.js'), `\n${NEXT_DEPLOY_MARK}\n`);
+  return folder;
 }
 
 /** Saves a full-page PNG as test-results/screenshots/<name>.png and returns its path. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
-import { assertAppBuilt, browserAvailable, launchBrowser, newPage, screenshot, signInThroughForm, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, NEXT_DEPLOY_MARK, nextDeploy, screenshot, signInThroughForm, skipReason } from './browser.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 
 describe.skipIf(!browserAvailable)(`incidents arrive live in the console${skipReason ? ` (${skipReason})` : ''}`, () => {
@@ -152,11 +152,7 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
    * check: until they reload they run code that may not understand the new server's frames.
    */
   it('a deploy: the open console fetches the new build as soon as the restarted server says it serves one, and offers it', async () => {
-    const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-deployed-'));
-    const build = path.join(import.meta.dirname, '..', '..', 'build');
-    fs.cpSync(build, deployed, { recursive: true });
-    fs.writeFileSync(path.join(deployed, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
-    fs.appendFileSync(path.join(deployed, 'service-worker.js'), '\n// the next build\n');
+    const deployed = nextDeploy();
     const user = await server.addUser('ines@example.com', 'engineer', 'Ines');
     const withWorker = await newPage(browser);
     // Without a service worker (a plain-HTTP address: browsers allow none there), a reload brings the new build.
@@ -185,7 +181,7 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
       await withWorker.page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
       // Reloaded onto the waiting worker: the one now in charge serves the deployed script.
       const script = await withWorker.page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
-      expect(script).toContain('// the next build');
+      expect(script).toContain(NEXT_DEPLOY_MARK);
       // This test's deployed pages are the old build's (only the version and the worker changed), so they still
       // differ from what the server says: offered once per server build, a reload must not loop.
       await without.page.getByRole('button', { name: 'Reload' }).click();

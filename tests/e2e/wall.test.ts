@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { dropConnectionsPastRecovery, failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, NEXT_DEPLOY_MARK, nextDeploy, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
 import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { writeHistory } from './wall-fixtures.ts';
 import { until } from '../helpers/until.ts';
@@ -144,10 +144,7 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
   });
 
   it('takes a deploy by itself: the restarted server serves another build, and the wall reloads onto it, live again', async () => {
-    const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-wall-deployed-'));
-    fs.cpSync(path.join(import.meta.dirname, '..', '..', 'build'), deployed, { recursive: true });
-    fs.writeFileSync(path.join(deployed, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
-    fs.appendFileSync(path.join(deployed, 'service-worker.js'), '\n// the next build\n');
+    const deployed = nextDeploy();
     const { page } = screens[0];
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     const port = server.port;
@@ -159,7 +156,7 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       await reloaded;
       await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
       const script = await page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
-      expect(script).toContain('// the next build');
+      expect(script).toContain(NEXT_DEPLOY_MARK);
     } finally {
       await server.stop();
       server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });

@@ -1,8 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import { DATABASES, startTestServer, type TestServer } from '../helpers/test-server.ts';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
+import type { AppVersion, ClientToServerEvents, ServerToClientEvents } from '../../src/lib/protocol/events.ts';
 import type { SessionUser, UserDto } from '../../src/lib/protocol/api.ts';
+import { appVersionOf } from '../../server/http/create-http.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -35,7 +36,7 @@ function call(server: TestServer, route: { method: string; path: string; body?: 
 }
 
 /** Opens a real Socket.IO connection; resolves once the server said `session:ready` or refused. */
-function openSocket(server: TestServer, cookie?: string): Promise<{ socket: ClientSocket; ready?: { user: SessionUser }; error?: Error }> {
+function openSocket(server: TestServer, cookie?: string): Promise<{ socket: ClientSocket; ready?: { user: SessionUser; appVersion: AppVersion }; error?: Error }> {
   const socket: ClientSocket = connect(server.url, {
     transports: ['websocket'],
     reconnection: false,
@@ -215,6 +216,8 @@ describe.each(DATABASES)('authorization on $name', (database) => {
       const { ready, error, socket } = await socketFor(cookies.engineer);
       expect(error).toBeUndefined();
       expect(ready?.user).toMatchObject({ email: 'engineer@example.com', role: 'engineer' });
+      // And the build the server serves (null when none is built): a page of another build fetches it.
+      expect(ready?.appVersion).toBe(appVersionOf(server.context.config.appDir));
       expect(await ping(socket)).toBe(true);
     });
 

@@ -9,6 +9,7 @@ import { decodeDelta, decodeSnapshot, type IncidentDelta, type IncidentSnapshot 
 import type { WallDisplayDto, WallDto, WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { DEFAULT_WALL_PAGE } from '../../src/lib/protocol/walls.ts';
 import { until } from '../helpers/until.ts';
+import { appVersionOf } from '../../server/http/create-http.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -180,7 +181,8 @@ for (const database of DATABASES) {
       socket.on('incidents:snapshot', (s) => snapshots.push(decodeSnapshot(s)));
       socket.on('incidents:changed', (d) => deltas.push(decodeDelta(d)));
       await connected(socket);
-      expect(await ready).toEqual({ wallId: wall.id, name: 'Acme only', serverTime: expect.any(String) });
+      // The build the server serves (null when none is built): a screen of another build fetches it.
+      expect(await ready).toEqual({ wallId: wall.id, name: 'Acme only', serverTime: expect.any(String), appVersion: appVersionOf(server.context.config.appDir) });
 
       // Asking for every client, or for another client, gives the wall's clients or nothing.
       const ack = await socket.emitWithAck('incidents:subscribe', { scope: {}, mode: 'screen' });
