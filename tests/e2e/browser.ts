@@ -41,9 +41,6 @@ export function assertAppBuilt(): void {
   if (!fs.existsSync(shell)) throw new Error(`the app is not built (${shell} is missing): run \`npx vite build\` first`);
 }
 
-/** What {@link nextDeploy}'s service worker says that the build's does not. */
-export const NEXT_DEPLOY_MARK = '// the next deploy';
-
 /**
  * The app as the next deploy serves it, in a temporary folder (for WATCHFLOOR_APP_DIR): the build with another
  * version (`_app/version.json`) and a changed service worker. The pages are this build's, so they still differ
@@ -53,8 +50,13 @@ export function nextDeploy(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-deployed-'));
   fs.cpSync(path.join(root, 'build'), folder, { recursive: true });
   fs.writeFileSync(path.join(folder, '_app', 'version.json'), JSON.stringify({ version: 'the-next-build' }));
-  fs.appendFileSync(path.join(folder, 'service-worker.js'), `\n${NEXT_DEPLOY_MARK}\n`);
+  fs.appendFileSync(path.join(folder, 'service-worker.js'), '\n// the next deploy\n');
   return folder;
+}
+
+/** Whether a new service worker is installed and waits to take the page over from the one in charge. */
+export function workerWaiting(page: Page): Promise<boolean> {
+  return page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting != null);
 }
 
 /** Saves a full-page PNG as test-results/screenshots/<name>.png and returns its path. */

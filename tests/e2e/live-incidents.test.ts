@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { addSource } from '../../server/ingest/sources.ts';
-import { assertAppBuilt, browserAvailable, launchBrowser, newPage, NEXT_DEPLOY_MARK, nextDeploy, screenshot, signInThroughForm, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, launchBrowser, newPage, nextDeploy, screenshot, signInThroughForm, skipReason, workerWaiting } from './browser.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
 
 describe.skipIf(!browserAvailable)(`incidents arrive live in the console${skipReason ? ` (${skipReason})` : ''}`, () => {
@@ -175,13 +175,13 @@ describe.skipIf(!browserAvailable)(`the console after the server restarts${skipR
       await offered(withWorker.page).waitFor({ timeout: 20_000 });
       await offered(without.page).waitFor({ timeout: 20_000 });
       await screenshot(withWorker.page, 'console-update-after-deploy');
+      await expect(workerWaiting(withWorker.page)).resolves.toBe(true);
       const reloaded = withWorker.page.waitForEvent('load');
       await withWorker.page.getByRole('button', { name: 'Reload' }).click();
       await reloaded;
       await withWorker.page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: 30_000 });
-      // Reloaded onto the waiting worker: the one now in charge serves the deployed script.
-      const script = await withWorker.page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
-      expect(script).toContain(NEXT_DEPLOY_MARK);
+      // Reloaded onto the waiting worker: it took over (a plain reload would have left it waiting).
+      await expect(workerWaiting(withWorker.page)).resolves.toBe(false);
       // This test's deployed pages are the old build's (only the version and the worker changed), so they still
       // differ from what the server says: offered once per server build, a reload must not loop.
       await without.page.getByRole('button', { name: 'Reload' }).click();

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { dropConnectionsPastRecovery, failOpenIncidentReads, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { seedDemoEstate } from '../../server/demo/demo-estate.ts';
 import { postAlertmanager } from '../helpers/alertmanager.ts';
-import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, NEXT_DEPLOY_MARK, nextDeploy, screenshot, screenshotDir, signInThroughForm, skipReason } from './browser.ts';
+import { assertAppBuilt, browserAvailable, collectPageErrors, launchBrowser, newPage, nextDeploy, screenshot, screenshotDir, signInThroughForm, skipReason, workerWaiting } from './browser.ts';
 import { DEFAULT_WALL_PAGE, type WallWithTokenDto } from '../../src/lib/protocol/walls.ts';
 import { writeHistory } from './wall-fixtures.ts';
 import { until } from '../helpers/until.ts';
@@ -155,8 +155,8 @@ describe.skipIf(!browserAvailable)(`the wall in kiosk mode${skipReason ? ` (${sk
       // Nobody touches it: it learns of the new build from its socket, installs it and reloads onto it.
       await reloaded;
       await page.locator('[data-testid="wall"][data-status="live"]').waitFor({ timeout: 30_000 });
-      const script = await page.evaluate(async () => (await fetch(navigator.serviceWorker.controller!.scriptURL)).text());
-      expect(script).toContain(NEXT_DEPLOY_MARK);
+      // Onto the new worker: it took over (a plain reload would have left it waiting).
+      await expect(workerWaiting(page)).resolves.toBe(false);
     } finally {
       await server.stop();
       server = await startTestServer(null, { WATCHFLOOR_DATA: dataDir, PORT: String(port) });

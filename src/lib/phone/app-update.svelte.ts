@@ -49,11 +49,12 @@ export class AppUpdate {
    */
   #fetchBuild(serverVersion: string): void {
     if ('serviceWorker' in navigator && navigator.serviceWorker.controller) {
-      if (!this.#workbox) {
+      if (this.#workbox) void this.#workbox.update().catch(() => undefined);
+      else {
+        // Not registered yet (its delay runs): registering looks for a new worker too.
         if (this.#timer) clearTimeout(this.#timer);
         this.#register();
       }
-      void this.#workbox?.update().catch(() => undefined);
       return;
     }
     if (sessionStorage.getItem(OFFERED_KEY) === serverVersion) return;
