@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchTargets, cpuSeconds, maxSenders } from './bench-support.ts';
-import { makeBatchFactory } from './ingest-traffic.ts';
+import { makeBatchFactory, postBatch } from './ingest-traffic.ts';
 
 const checkouts = process.argv.slice(2).map((dir) => path.resolve(dir));
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -41,9 +41,8 @@ async function drive(token: string, count: number): Promise<number> {
   await Promise.all(
     Array.from({ length: maxSenders }, async () => {
       while (next < count) {
-        const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: bodies[next++] });
-        await response.arrayBuffer();
-        if (!response.ok) throw new Error(`ingest answered ${response.status}`);
+        const status = await postBatch(url, token, bodies[next++]);
+        if (status >= 300) throw new Error(`ingest answered ${status}`);
       }
     }),
   );

@@ -1,5 +1,12 @@
 /** The traffic bench:ingest and bench:ingest-compare send: Alertmanager webhook bodies of the same mix. */
 
+/** Posts one Alertmanager webhook body to the server at `url` with a source's token; the status it answered (2xx: committed). */
+export async function postBatch(url: string, token: string, body: string): Promise<number> {
+  const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  await response.arrayBuffer();
+  return response.status;
+}
+
 /** Alertmanager batches: ~40% new alerts, ~40% repeats of firing ones, ~20% resolving, and one marker incident. */
 export function makeBatchFactory() {
   const firing: { fp: string; name: string; startsAt: string }[] = [];

@@ -18,7 +18,7 @@ import os from 'node:os';
 import { io, type Socket } from 'socket.io-client';
 import { decodeDelta, type IncidentDeltaFrame } from '../../src/lib/protocol/incidents.ts';
 import { benchTargets, cli, maxSenders, percentile, startServer } from './bench-support.ts';
-import { makeBatchFactory } from './ingest-traffic.ts';
+import { makeBatchFactory, postBatch } from './ingest-traffic.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 3);
@@ -79,9 +79,7 @@ async function phase(url: string, token: string, clients: Socket[], options: { b
       const marker = `Marker${process.pid}x${markerSeq++}`;
       const body = JSON.stringify(makeBatch(options.batch, marker));
       sentAt.set(marker, performance.now());
-      const response = await fetch(`${url}/api/v1/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-      await response.arrayBuffer();
-      if (response.ok) committed += options.batch;
+      if ((await postBatch(url, token, body)) < 300) committed += options.batch;
       else failed++;
     }
   };
